@@ -1,0 +1,144 @@
+// The data model shared by sources, the poller and the collectors.
+//
+// Data flows one way: sources fill these plain structs, the poller assembles
+// them into one immutable NodeSnapshot, collectors render it at scrape time.
+// Nothing here does I/O.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace gvisor_exporter {
+
+// Host cgroup of a sandbox as recorded in its state file.
+struct CgroupRef {
+  enum class Kind { kNone, kV1, kV2, kSystemd };
+  Kind kind = Kind::kNone;
+  // v1: the cgroup path below each controller mount (e.g. "/kubepods/pod<uid>/<id>").
+  // v2: path below the unified mount. Always absolute, never contains "..".
+  std::string path;
+  // v2 only: mountpoint from the state file ("/sys/fs/cgroup"); informational.
+  std::string mountpoint;
+};
+
+// One container of a sandbox, from its state file (<ctr>_sandbox:<sb>.state).
+struct ContainerInfo {
+  std::string id;             // runsc container id (validated)
+  std::string name;           // CRI container name; "" for the pause container
+  bool is_pause = false;      // container id == sandbox id
+  std::string status;         // creating|created|running|paused|stopped
+  int64_t gofer_pid = 0;      // 0 when unknown / dead
+  std::string image;          // CRI image name annotation, may be ""
+  std::string created_at;     // RFC3339 from the state file
+};
+
+// One sandbox (= one pod = one sentry process), from the state directory.
+struct SandboxInfo {
+  std::string root;           // the runsc root directory it was found under
+  std::string id;             // sandbox id (= pause container id = CRI pod sandbox id)
+  int64_t pid = 0;            // sentry host pid, confirmed alive via /proc
+  uint64_t pid_start_time = 0;  // /proc/<pid>/stat starttime (jiffies); guards pid reuse
+  std::string pod_name;       // io.kubernetes.cri.sandbox-name ("" outside Kubernetes)
+  std::string pod_namespace;  // io.kubernetes.cri.sandbox-namespace
+  std::string pod_uid;        // io.kubernetes.cri.sandbox-uid
+  CgroupRef cgroup;
+  std::string control_socket_path;  // newer runsc (>= 20230920); "" -> abstract socket
+  std::map<std::string, std::string> metric_metadata;  // newer runsc (>= 20230130)
+  std::vector<ContainerInfo> containers;  // pause container first, then by id
+};
+
+// Memory accounting inside the sandbox (runsc usage / Usage.Collect), bytes.
+struct SandboxMemory {
+  uint64_t unknown = 0, system = 0, anonymous = 0, page_cache = 0, mapped = 0, tmpfs = 0,
+           ramdiskfs = 0, total = 0;
+  bool full = false;  // categories filled (Full scan) vs only Unknown/Mapped/Total
+};
+
+// How the in-sandbox usage was obtained.
+enum class StatsPath { kNone, kControlSocket, kCli };
+const char* StatsPathName(StatsPath p);
+
+// In-sandbox usage, from containerManager.Event + Usage.Collect or the CLI.
+struct SandboxUsage {
+  StatsPath path = StatsPath::kNone;
+  std::optional<SandboxMemory> memory;
+  std::optional<uint64_t> pids;  // tasks in the sandbox (sandbox-wide in 20221219)
+  // Sentry's per-container CPU accounting, nanoseconds (10 ms granularity).
+  std::map<std::string, uint64_t> container_cpu_ns;
+};
+
+enum class ProcessRole { kSentry, kGofer, kStub, kOther };
+const char* ProcessRoleName(ProcessRole r);
+
+// One host process belonging to a sandbox, from /proc/<pid>/{stat,status,smaps_rollup}.
+struct HostProcess {
+  int64_t pid = 0;
+  ProcessRole role = ProcessRole::kOther;
+  std::string container_id;   // for gofers: the container they serve
+  uint64_t rss_bytes = 0;
+  uint64_t pss_bytes = 0;
+  uint64_t pss_anon_bytes = 0, pss_file_bytes = 0, pss_shmem_bytes = 0;
+  double cpu_user_seconds = 0, cpu_system_seconds = 0;
+  uint64_t threads = 0;
+  uint64_t voluntary_ctxt_switches = 0, nonvoluntary_ctxt_switches = 0;
+  uint64_t minor_faults = 0, major_faults = 0;
+};
+
+// The sandbox's host cgroup.
+struct HostCgroup {
+  std::optional<uint64_t> memory_usage_bytes;   // v1 memory.usage_in_bytes / v2 memory.current
+  std::optional<uint64_t> memory_working_set_bytes;  // usage - inactive_file (cAdvisor's definition)
+  std::optional<uint64_t> memory_rss_bytes, memory_cache_bytes, memory_shmem_bytes,
+      memory_mapped_file_bytes;
+  std::optional<double> cpu_usage_seconds;       // v1 cpuacct.usage / v2 cpu.stat usage_usec
+  std::optional<double> cpu_user_seconds, cpu_system_seconds;
+};
+
+// Platform and configuration of a running sandbox.
+struct SandboxPlatform {
+  std::string platform;     // ptrace|systrap|kvm|...
+  std::string network;      // sandbox|host|none
+  std::string file_access;  // exclusive|shared
+  std::string overlay;      // "none" or overlay2 medium ("root:memory", "true", ...)
+  bool debug = false;
+  bool strace = false;
+  bool pod_init_config = false;
+  std::string source;       // "cmdline" or "metadata"
+};
+
+// Everything known about one sandbox at one poll.
+struct SandboxSnapshot {
+  SandboxInfo info;
+  SandboxUsage usage;
+  std::vector<HostProcess> processes;  // sentry first
+  std::optional<HostCgroup> cgroup;
+  SandboxPlatform platform;
+  double poll_duration_seconds = 0;
+};
+
+// Per-source health of one poll (rendered as collector success/duration).
+struct SourceHealth {
+  bool success = true;
+  double duration_seconds = 0;
+};
+
+struct NodeInfo {
+  std::string runsc_version;  // "" when runsc not found
+  bool kvm_device_present = false;
+  bool kvm_usable = false;    // /dev/kvm opens O_RDWR and KVM_GET_API_VERSION answers 12
+};
+
+// One immutable picture of the node, replaced wholesale at every poll.
+struct NodeSnapshot {
+  double timestamp_seconds = 0;  // wall clock at the end of the poll (for snapshot age)
+  double poll_duration_seconds = 0;
+  NodeInfo node;
+  std::vector<std::string> roots;  // roots scanned (existing ones)
+  std::vector<SandboxSnapshot> sandboxes;  // sorted by (root, id)
+  std::map<std::string, SourceHealth> sources;  // "runsc_state", "control_socket", "cli", "procfs", "cgroup"
+};
+
+}  // namespace gvisor_exporter
