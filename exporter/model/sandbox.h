@@ -135,6 +135,7 @@ struct NodeInfo {
 struct NodeSnapshot {
   double timestamp_seconds = 0;  // wall clock at the end of the poll (for snapshot age)
   double poll_duration_seconds = 0;
+  uint64_t poll_count = 0;  // polls completed since start, this one included
   NodeInfo node;
   std::vector<std::string> roots;  // roots scanned (existing ones)
   std::vector<SandboxSnapshot> sandboxes;  // sorted by (root, id)

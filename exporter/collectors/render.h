@@ -1,0 +1,37 @@
+// Pure rendering of a NodeSnapshot into metric families, one function per
+// concern. No I/O: everything comes from the snapshot (and, for the exporter's
+// own health, from the error counts passed in).
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include <prometheus/metric_family.h>
+
+#include "exporter/model/sandbox.h"
+
+namespace gvisor_exporter {
+
+using Families = std::vector<prometheus::MetricFamily>;
+
+// Sandbox/container identity, platform and in-sandbox usage.
+void RenderSandboxes(const NodeSnapshot& snap, Families* out);
+// Host processes, host cgroup and overhead.
+void RenderHostCost(const NodeSnapshot& snap, Families* out);
+// Node-level facts: sandboxes per root, runsc version, KVM.
+void RenderNode(const NodeSnapshot& snap, Families* out);
+
+struct ExporterHealth {
+  std::map<std::pair<std::string, std::string>, uint64_t> error_counts;
+  uint64_t suppressed_logs = 0;
+  double now_seconds = 0;  // wall clock at scrape time, for the snapshot age
+};
+// The exporter's own health: build info, per-source success/duration, errors.
+// `snap` may be null before the first poll.
+void RenderExporter(const NodeSnapshot* snap, const ExporterHealth& health, Families* out);
+
+// Label values identifying a sandbox: namespace, pod, sandbox_id.
+std::vector<std::string> SandboxLabels(const SandboxInfo& info);
+
+}  // namespace gvisor_exporter

@@ -1,0 +1,63 @@
+#include "exporter/collectors/family_builder.h"
+#include "exporter/collectors/render.h"
+
+namespace gvisor_exporter {
+
+namespace {
+
+const char* Bool(bool b) { return b ? "true" : "false"; }
+
+}  // namespace
+
+std::vector<std::string> SandboxLabels(const SandboxInfo& info) {
+  return {info.pod_namespace, info.pod_name, info.id};
+}
+
+void RenderSandboxes(const NodeSnapshot& snap, Families* out) {
+  using namespace metric;  // NOLINT(google-build-using-namespace)
+  FamilyBuilder info(kSandboxInfo), ctr_info(kContainerInfo), platform(kSandboxPlatformInfo),
+      path(kSandboxStatsPathInfo), mem_total(kSandboxMemoryTotal), mem(kSandboxMemory),
+      pids(kSandboxPids), ctr_cpu(kContainerCpu), sb_cpu(kSandboxCpu),
+      poll_dur(kSandboxPollDuration);
+  for (const SandboxSnapshot& s : snap.sandboxes) {
+    const auto l = SandboxLabels(s.info);
+    info.Add(With(l, {s.info.pod_uid, s.info.root, std::to_string(s.info.pid)}), 1);
+    for (const ContainerInfo& c : s.info.containers) {
+      ctr_info.Add(With(l, {c.name, c.id, c.image, c.status}), 1);
+    }
+    const SandboxPlatform& p = s.platform;
+    platform.Add(With(l, {p.platform, p.network, p.file_access, p.overlay, Bool(p.debug),
+                          Bool(p.strace), Bool(p.pod_init_config), p.source}),
+                 1);
+    path.Add(With(l, {StatsPathName(s.usage.path)}), 1);
+    poll_dur.Add(l, s.poll_duration_seconds);
+    if (s.usage.memory) {
+      const SandboxMemory& m = *s.usage.memory;
+      mem_total.Add(l, static_cast<double>(m.total));
+      const std::pair<const char*, uint64_t> cats[] = {
+          {"anonymous", m.anonymous}, {"page_cache", m.page_cache}, {"mapped", m.mapped},
+          {"tmpfs", m.tmpfs},         {"ramdiskfs", m.ramdiskfs},   {"system", m.system},
+          {"unknown", m.unknown}};
+      for (const auto& [cat, v] : cats) mem.Add(With(l, {cat}), static_cast<double>(v));
+    }
+    if (s.usage.pids) pids.Add(l, static_cast<double>(*s.usage.pids));
+    if (!s.usage.container_cpu_ns.empty()) {
+      // The sandbox total counts every entry the sentry reports, including
+      // containers no longer in the state directory (their CPU was spent here).
+      uint64_t sum = 0;
+      for (const auto& [id, ns] : s.usage.container_cpu_ns) sum += ns;
+      sb_cpu.Add(l, static_cast<double>(sum) / 1e9);
+      for (const ContainerInfo& c : s.info.containers) {
+        auto it = s.usage.container_cpu_ns.find(c.id);
+        if (it == s.usage.container_cpu_ns.end()) continue;
+        ctr_cpu.Add(With(l, {c.name}), static_cast<double>(it->second) / 1e9);
+      }
+    }
+  }
+  for (FamilyBuilder* f : {&info, &ctr_info, &platform, &path, &mem_total, &mem, &pids, &ctr_cpu,
+                           &sb_cpu, &poll_dur}) {
+    f->MoveTo(out);
+  }
+}
+
+}  // namespace gvisor_exporter

@@ -1,0 +1,201 @@
+#include "exporter/common/subprocess.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <string>
+
+#include <gtest/gtest.h>
+
+namespace gvisor_exporter {
+namespace {
+
+using std::chrono::milliseconds;
+using Clock = std::chrono::steady_clock;
+
+constexpr size_t kMiB = 1 << 20;
+
+int CountOpenFds() {
+  int n = 0;
+  DIR* d = opendir("/proc/self/fd");
+  while (dirent* e = readdir(d)) n += e->d_name[0] != '.';
+  closedir(d);
+  return n - 1;  // the DIR's own fd
+}
+
+// True when this process has no child left, reaped or not: no zombie.
+bool NoChildren() {
+  int st;
+  return waitpid(-1, &st, WNOHANG) < 0 && errno == ECHILD;
+}
+
+StatusOr<CommandResult> Sh(const std::string& script, milliseconds timeout = milliseconds(5000),
+                           size_t limit = kMiB) {
+  return RunCommand({"/bin/sh", "-c", script}, timeout, limit);
+}
+
+TEST(RunCommandTest, CapturesStdout) {
+  auto r = RunCommand({"echo", "hello", "world"}, milliseconds(5000), kMiB);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->exit_code, 0);
+  EXPECT_TRUE(r->success());
+  EXPECT_EQ(r->stdout_data, "hello world\n");
+  EXPECT_EQ(r->stderr_data, "");
+  EXPECT_TRUE(NoChildren());
+}
+
+TEST(RunCommandTest, ArgumentsAreNotInterpretedByAShell) {
+  auto r = RunCommand({"echo", "$HOME;", "`id`", "*"}, milliseconds(5000), kMiB);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->stdout_data, "$HOME; `id` *\n");
+}
+
+TEST(RunCommandTest, NonZeroExitWithStderrIsAResultNotAnError) {
+  auto r = Sh("echo out; echo 'bad thing' >&2; exit 3");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->exit_code, 3);
+  EXPECT_FALSE(r->success());
+  EXPECT_EQ(r->stdout_data, "out\n");
+  EXPECT_EQ(r->stderr_data, "bad thing\n");
+}
+
+TEST(RunCommandTest, KilledBySignal) {
+  auto r = Sh("kill -9 $$");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->exit_code, -1);
+  EXPECT_EQ(r->term_signal, SIGKILL);
+}
+
+TEST(RunCommandTest, HangingChildIsKilledAtTheDeadline) {
+  const auto start = Clock::now();
+  auto r = RunCommand({"sleep", "30"}, milliseconds(200), kMiB);
+  const auto elapsed = Clock::now() - start;
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().reason(), Reason::kTimeout) << r.status().ToString();
+  EXPECT_GE(elapsed, milliseconds(200));
+  EXPECT_LT(elapsed, milliseconds(260));
+  EXPECT_TRUE(NoChildren());
+}
+
+TEST(RunCommandTest, ChildThatClosesItsPipesButKeepsRunningIsKilled) {
+  auto r = Sh("exec >/dev/null 2>&1; sleep 30", milliseconds(150));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().reason(), Reason::kTimeout);
+  EXPECT_TRUE(NoChildren());
+}
+
+TEST(RunCommandTest, MegabytesOfOutput) {
+  auto r = RunCommand({"head", "-c", "5000000", "/dev/zero"}, milliseconds(5000), 8 * kMiB);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->stdout_data.size(), 5000000u);
+}
+
+TEST(RunCommandTest, OutputOverTheLimitKillsTheChild) {
+  // `yes` would run forever: only the limit can stop it.
+  auto r = RunCommand({"yes"}, milliseconds(5000), kMiB);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().reason(), Reason::kTooLarge);
+  EXPECT_TRUE(NoChildren());
+}
+
+TEST(RunCommandTest, StderrOverTheLimit) {
+  auto r = Sh("head -c 3000000 /dev/zero >&2");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().reason(), Reason::kTooLarge);
+}
+
+TEST(RunCommandTest, MissingBinaryIsNotFound) {
+  for (const char* prog : {"/nonexistent/gve-no-such-program", "gve-no-such-program"}) {
+    auto r = RunCommand({prog}, milliseconds(5000), kMiB);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().reason(), Reason::kNotFound) << r.status().ToString();
+    EXPECT_NE(r.status().message().find("gve-no-such-program"), std::string::npos);
+  }
+  EXPECT_TRUE(NoChildren());
+}
+
+TEST(RunCommandTest, NonExecutableFileIsPermissionDenied) {
+  char path[] = "/tmp/gve-subprocess-XXXXXX";
+  int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  close(fd);
+  chmod(path, 0644);
+  auto r = RunCommand({path}, milliseconds(5000), kMiB);
+  unlink(path);
+  ASSERT_FALSE(r.ok());
+  // root may execute nothing without an x bit either.
+  EXPECT_EQ(r.status().reason(), Reason::kPermission) << r.status().ToString();
+}
+
+TEST(RunCommandTest, EmptyArgvIsInvalid) {
+  EXPECT_EQ(RunCommand({}, milliseconds(100), kMiB).status().reason(), Reason::kInvalid);
+  EXPECT_EQ(RunCommand({""}, milliseconds(100), kMiB).status().reason(), Reason::kInvalid);
+}
+
+TEST(RunCommandTest, StdinIsDevNull) {
+  auto r = Sh("cat; echo done");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->stdout_data, "done\n");
+}
+
+// `runsc run --detach` leaves a daemon holding the inherited pipes: the call
+// must return shortly after the direct child exits, not when the daemon does.
+TEST(RunCommandTest, GrandchildHoldingThePipesDoesNotStallTheCaller) {
+  const auto start = Clock::now();
+  auto r = Sh("sleep 30 & echo $!");
+  const auto elapsed = Clock::now() - start;
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_LT(elapsed, milliseconds(1000));
+  EXPECT_EQ(r->exit_code, 0);
+  pid_t grandchild = std::atoi(r->stdout_data.c_str());
+  ASSERT_GT(grandchild, 1);
+  kill(grandchild, SIGKILL);  // by its pid; it was reparented, init reaps it
+  EXPECT_TRUE(NoChildren());
+}
+
+TEST(RunCommandTest, NoFdLeaksIntoTheChildOrTheParent) {
+  // An fd opened without O_CLOEXEC, as another thread might.
+  int raw = open("/dev/null", O_RDONLY);
+  ASSERT_GE(raw, 0);
+  ASSERT_EQ(dup2(raw, 100), 100);
+  close(raw);
+  const int before = CountOpenFds();
+  auto r = RunCommand({"ls", "/proc/self/fd"}, milliseconds(5000), kMiB);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(CountOpenFds(), before);
+  close(100);
+  // 0,1,2 and ls's own directory fd (3), nothing else.
+  EXPECT_EQ(r->stdout_data, "0\n1\n2\n3\n");
+}
+
+TEST(RunCommandTest, ChildGetsEmptySignalMaskAndDefaultHandlers) {
+  sigset_t block, old;
+  sigemptyset(&block);
+  sigaddset(&block, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &block, &old);
+  auto prev = signal(SIGUSR1, SIG_IGN);
+  auto r = RunCommand({"grep", "-E", "^Sig(Blk|Ign)", "/proc/self/status"}, milliseconds(5000),
+                      kMiB);
+  signal(SIGUSR1, prev);
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->stdout_data, "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n");
+}
+
+TEST(RunCommandTest, ReportsDuration) {
+  auto r = RunCommand({"sleep", "0.05"}, milliseconds(5000), kMiB);
+  ASSERT_TRUE(r.ok());
+  EXPECT_GE(r->duration, milliseconds(50));
+  EXPECT_LT(r->duration, milliseconds(1000));
+}
+
+}  // namespace
+}  // namespace gvisor_exporter

@@ -1,0 +1,145 @@
+#include "exporter/http/http_server.h"
+
+#include <CivetServer.h>
+#include <prometheus/text_serializer.h>
+#include <spdlog/spdlog.h>
+
+#include "exporter/common/version.h"
+
+namespace gvisor_exporter {
+
+namespace {
+
+constexpr char kMetricsContentType[] = "text/plain; version=0.0.4; charset=utf-8";
+
+std::string HtmlEscape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+bool IsPort(const std::string& s) {
+  if (s.empty() || s.size() > 5) return false;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+  }
+  return std::stoi(s) <= 65535;
+}
+
+}  // namespace
+
+StatusOr<std::string> CivetListeningPorts(const std::string& addr) {
+  const auto colon = addr.rfind(':');
+  if (colon == std::string::npos) return InvalidError("listen address needs host:port: " + addr);
+  const std::string host = addr.substr(0, colon), port = addr.substr(colon + 1);
+  if (!IsPort(port)) return InvalidError("bad port in listen address: " + addr);
+  if (host.empty() || host == "0.0.0.0") return port;
+  if (host.front() == '[' && host.back() == ']') return "[" + host.substr(1, host.size() - 2) + "]:" + port;
+  for (char c : host) {
+    if (!((c >= '0' && c <= '9') || c == '.')) {
+      // civetweb binds numeric addresses only; "localhost" is the one name we map.
+      if (host == "localhost") return "127.0.0.1:" + port;
+      return InvalidError("listen address must be numeric (or localhost): " + addr);
+    }
+  }
+  return host + ":" + port;
+}
+
+class HttpServer::Handler : public CivetHandler {
+ public:
+  explicit Handler(const HttpServer* server) : server_(server) {}
+  bool handleGet(CivetServer*, mg_connection* conn) override {
+    const mg_request_info* req = mg_get_request_info(conn);
+    std::string type, body;
+    const int code = server_->Handle(req->local_uri ? req->local_uri : "/", &type, &body);
+    mg_printf(conn,
+              "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+              "Cache-Control: no-cache\r\nConnection: close\r\n\r\n",
+              code, code == 200 ? "OK" : (code == 404 ? "Not Found" : "Service Unavailable"),
+              type.c_str(), body.size());
+    if (std::string(req->request_method) != "HEAD") mg_write(conn, body.data(), body.size());
+    return true;
+  }
+
+ private:
+  const HttpServer* server_;
+};
+
+HttpServer::HttpServer(HttpOptions options,
+                       std::vector<std::shared_ptr<prometheus::Collectable>> collectables,
+                       HealthCheck health)
+    : options_(std::move(options)),
+      collectables_(std::move(collectables)),
+      health_(std::move(health)),
+      handler_(std::make_unique<Handler>(this)) {}
+
+HttpServer::~HttpServer() {
+  if (server_) server_->close();
+}
+
+Status HttpServer::Start() {
+  auto ports = CivetListeningPorts(options_.listen_address);
+  if (!ports.ok()) return ports.status();
+  if (options_.telemetry_path.empty() || options_.telemetry_path[0] != '/') {
+    return InvalidError("telemetry path must start with '/': " + options_.telemetry_path);
+  }
+  std::vector<std::string> opts = {"listening_ports", *ports,
+                                   "num_threads",     std::to_string(options_.threads),
+                                   "request_timeout_ms", "10000",
+                                   "enable_keep_alive", "no"};
+  try {
+    server_ = std::make_unique<CivetServer>(opts);
+  } catch (const std::exception& e) {
+    return UnavailableError("cannot listen on " + options_.listen_address + ": " + e.what());
+  }
+  server_->addHandler("/", handler_.get());
+  auto bound = server_->getListeningPorts();
+  port_ = bound.empty() ? 0 : bound[0];
+  return Status::Ok();
+}
+
+int HttpServer::port() const { return port_; }
+
+int HttpServer::Handle(const std::string& path, std::string* type, std::string* body) const {
+  if (path == options_.telemetry_path) {
+    std::vector<prometheus::MetricFamily> families;
+    for (const auto& c : collectables_) {
+      auto f = c->Collect();
+      families.insert(families.end(), std::make_move_iterator(f.begin()),
+                      std::make_move_iterator(f.end()));
+    }
+    *type = kMetricsContentType;
+    *body = prometheus::TextSerializer().Serialize(families);
+    return 200;
+  }
+  if (path == "/healthz") {
+    auto [ok, msg] = health_ ? health_() : std::make_pair(true, std::string("ok"));
+    *type = "text/plain; charset=utf-8";
+    *body = msg + "\n";
+    return ok ? 200 : 503;
+  }
+  if (path == "/") {
+    const std::string tp = HtmlEscape(options_.telemetry_path);
+    *type = "text/html; charset=utf-8";
+    *body = std::string("<!DOCTYPE html>\n<html><head><title>gVisor Exporter</title></head><body>\n"
+                        "<h1>gVisor Exporter</h1>\n<p>Per-node Prometheus exporter for gVisor "
+                        "(runsc) sandboxes, version ") +
+            kVersion + ".</p>\n<ul>\n<li><a href=\"" + tp + "\">Metrics</a> (" + tp +
+            ")</li>\n<li><a href=\"/healthz\">Health</a> (/healthz)</li>\n</ul>\n</body></html>\n";
+    return 200;
+  }
+  *type = "text/plain; charset=utf-8";
+  *body = "404 page not found\n";
+  return 404;
+}
+
+}  // namespace gvisor_exporter

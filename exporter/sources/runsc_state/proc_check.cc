@@ -1,0 +1,94 @@
+#include "exporter/sources/runsc_state/proc_check.h"
+
+#include <vector>
+
+#include "exporter/common/file_util.h"
+
+namespace gvisor_exporter {
+
+namespace {
+
+// Sentry command lines are ~300 bytes; anything near this bound is not ours.
+constexpr size_t kMaxCmdlineBytes = 64 * 1024;
+constexpr size_t kMaxStatBytes = 4096;
+constexpr int kStartTimeField = 22;
+
+std::vector<std::string_view> SplitArgs(std::string_view cmdline) {
+  std::vector<std::string_view> args;
+  if (!cmdline.empty() && cmdline.back() == '\0') cmdline.remove_suffix(1);
+  if (cmdline.empty()) return args;  // zombie or kernel thread
+  size_t start = 0;
+  while (true) {
+    const size_t nul = cmdline.find('\0', start);
+    if (nul == std::string_view::npos) {
+      args.push_back(cmdline.substr(start));
+      return args;
+    }
+    args.push_back(cmdline.substr(start, nul - start));
+    start = nul + 1;
+  }
+}
+
+std::string ProcPath(const std::string& proc_root, int64_t pid, const char* file) {
+  return proc_root + "/" + std::to_string(pid) + "/" + file;
+}
+
+}  // namespace
+
+bool IsSentryCmdline(std::string_view cmdline, std::string_view sandbox_id) {
+  const std::vector<std::string_view> args = SplitArgs(cmdline);
+  if (args.size() < 2 || sandbox_id.empty()) return false;
+  return args.front().find("runsc-sandbox") != std::string_view::npos &&
+         args.back() == sandbox_id;
+}
+
+bool IsGoferCmdline(std::string_view cmdline) {
+  const std::vector<std::string_view> args = SplitArgs(cmdline);
+  return !args.empty() && args.front().find("runsc-gofer") != std::string_view::npos;
+}
+
+bool ParseStatStartTime(std::string_view stat, uint64_t* start_time) {
+  const size_t paren = stat.rfind(')');
+  if (paren == std::string_view::npos) return false;
+  std::string_view rest = stat.substr(paren + 1);
+  // After ") " come fields 3, 4, ...: skip to field kStartTimeField.
+  int field = 2;
+  size_t pos = 0;
+  while (pos < rest.size()) {
+    while (pos < rest.size() && rest[pos] == ' ') ++pos;
+    if (pos >= rest.size()) break;
+    size_t end = rest.find(' ', pos);
+    if (end == std::string_view::npos) end = rest.size();
+    if (++field == kStartTimeField) return ParseUint64(rest.substr(pos, end - pos), start_time);
+    pos = end;
+  }
+  return false;
+}
+
+StatusOr<uint64_t> CheckSentry(const std::string& proc_root, int64_t pid,
+                               std::string_view sandbox_id) {
+  if (pid <= 0) return NotFoundError("no sandbox pid in state file");
+  StatusOr<std::string> stat = ReadFileBounded(ProcPath(proc_root, pid, "stat"), kMaxStatBytes);
+  if (!stat.ok()) return stat.status();
+  StatusOr<std::string> cmdline =
+      ReadFileBounded(ProcPath(proc_root, pid, "cmdline"), kMaxCmdlineBytes);
+  if (!cmdline.ok() && cmdline.status().reason() != Reason::kTooLarge) return cmdline.status();
+  if (!cmdline.ok() || !IsSentryCmdline(*cmdline, sandbox_id)) {
+    return NotFoundError("pid " + std::to_string(pid) + " is not the sentry of sandbox " +
+                         std::string(sandbox_id) + " (stale state file, pid reused)");
+  }
+  uint64_t start_time = 0;
+  if (!ParseStatStartTime(*stat, &start_time)) {
+    return ParseError("unparsable " + ProcPath(proc_root, pid, "stat"));
+  }
+  return start_time;
+}
+
+bool IsGoferAlive(const std::string& proc_root, int64_t pid) {
+  if (pid <= 0) return false;
+  StatusOr<std::string> cmdline =
+      ReadFileBounded(ProcPath(proc_root, pid, "cmdline"), kMaxCmdlineBytes);
+  return cmdline.ok() && IsGoferCmdline(*cmdline);
+}
+
+}  // namespace gvisor_exporter
