@@ -190,7 +190,7 @@ StatusOr<ParsedStateFile> ParseStateFile(std::string_view text) {
 
   StatusOr<CgroupRef> cgroup = ParseCgroup(Member(sandbox, "cgroup"));
   if (!cgroup.ok()) return cgroup.status();
-  out.cgroup = *std::move(cgroup);
+  out.cgroup = std::move(cgroup).value();
 
   if (GetString(sandbox, "controlSocketPath", &out.control_socket_path) &&
       !out.control_socket_path.empty()) {

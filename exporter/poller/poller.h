@@ -1,0 +1,67 @@
+// The poller: on every tick it reads all sources once and publishes one
+// immutable NodeSnapshot. Sandboxes are read by a small fixed pool of workers
+// so a sandbox whose socket hangs (bounded by the source's timeout) does not
+// delay the others; nothing here is ever on a scrape's path.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "exporter/common/error_reporter.h"
+#include "exporter/model/snapshot_store.h"
+#include "exporter/poller/sources.h"
+
+namespace gvisor_exporter {
+
+struct PollerOptions {
+  std::chrono::milliseconds interval{5000};
+  int concurrency = 4;                              // sandboxes read in parallel
+  std::chrono::milliseconds node_probe_interval{600000};  // runsc version / KVM
+  bool cli_fallback = true;
+};
+
+struct PollerSources {
+  std::unique_ptr<DiscoverySource> discovery;
+  std::unique_ptr<UsageSource> control_socket;
+  std::unique_ptr<UsageSource> cli;  // may be null (fallback disabled)
+  std::unique_ptr<HostSource> host;
+  std::unique_ptr<NodeSource> node;
+};
+
+class Poller {
+ public:
+  Poller(PollerOptions options, PollerSources sources, SnapshotStore* store,
+         ErrorReporter* errors);
+  ~Poller();
+
+  // Runs one full poll synchronously and publishes its snapshot.
+  void PollOnce();
+  // Polls every interval on a background thread until Stop().
+  void Start();
+  void Stop();
+
+  // Polls completed so far.
+  uint64_t polls() const { return polls_.load(); }
+
+ private:
+  SandboxSnapshot ReadSandbox(const SandboxInfo& info, std::map<std::string, SourceHealth>* health);
+
+  PollerOptions options_;
+  PollerSources sources_;
+  SnapshotStore* store_;
+  ErrorReporter* errors_;
+  std::atomic<uint64_t> polls_{0};
+  NodeInfo node_;
+  std::chrono::steady_clock::time_point last_node_probe_{};
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+}  // namespace gvisor_exporter

@@ -1,0 +1,56 @@
+// The small interfaces the poller reads through. Real implementations wrap
+// the source modules (runsc state dir, control socket, runsc CLI, /proc,
+// cgroupfs); tests substitute fixture-backed ones.
+#pragma once
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "exporter/common/status.h"
+#include "exporter/model/sandbox.h"
+
+namespace gvisor_exporter {
+
+struct Discovery {
+  std::vector<std::string> roots;        // roots that exist
+  std::vector<SandboxInfo> sandboxes;    // live sandboxes, sorted by (root, id)
+  bool success = true;                   // false when some state file could not be read
+};
+
+class DiscoverySource {
+ public:
+  virtual ~DiscoverySource() = default;
+  virtual Discovery Discover() = 0;
+};
+
+// In-sandbox usage (control socket or CLI).
+class UsageSource {
+ public:
+  virtual ~UsageSource() = default;
+  virtual StatusOr<SandboxUsage> Collect(const SandboxInfo& sandbox) = 0;
+  // Forget per-sandbox state (connections) of sandboxes not in `live`
+  // (keys from SandboxKey()).
+  virtual void Retain(const std::set<std::string>& live) {}
+};
+
+// Host-side facts about a sandbox.
+class HostSource {
+ public:
+  virtual ~HostSource() = default;
+  virtual StatusOr<std::vector<HostProcess>> Processes(const SandboxInfo& sandbox) = 0;
+  virtual StatusOr<HostCgroup> Cgroup(const SandboxInfo& sandbox) = 0;
+  virtual StatusOr<SandboxPlatform> Platform(const SandboxInfo& sandbox) = 0;
+};
+
+// Node-wide facts (runsc version, KVM); probed rarely.
+class NodeSource {
+ public:
+  virtual ~NodeSource() = default;
+  virtual NodeInfo Probe() = 0;
+};
+
+// Identifies a sandbox across polls (a sandbox id is unique within its root).
+inline std::string SandboxKey(const SandboxInfo& s) { return s.root + "\n" + s.id; }
+
+}  // namespace gvisor_exporter

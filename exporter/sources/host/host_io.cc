@@ -1,0 +1,110 @@
+#include "exporter/sources/host/host_io.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <utility>
+
+namespace gvisor_exporter::host_io {
+
+UniqueFd& UniqueFd::operator=(UniqueFd&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = other.release();
+  }
+  return *this;
+}
+
+UniqueFd::~UniqueFd() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+int UniqueFd::release() { return std::exchange(fd_, -1); }
+
+StatusOr<UniqueFd> OpenDir(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return ErrnoError(errno, "open " + path);
+  return UniqueFd(fd);
+}
+
+StatusOr<UniqueFd> OpenDirBeneath(int dir_fd, std::string_view rel) {
+  if (!rel.empty() && rel.front() == '/') return InvalidError("path must be relative");
+  UniqueFd current(::fcntl(dir_fd, F_DUPFD_CLOEXEC, 0));
+  if (!current.valid()) return ErrnoError(errno, "dup");
+  size_t start = 0;
+  while (start < rel.size()) {
+    size_t slash = rel.find('/', start);
+    if (slash == std::string_view::npos) slash = rel.size();
+    const std::string comp(rel.substr(start, slash - start));
+    start = slash + 1;
+    if (comp.empty()) continue;  // "a//b"
+    if (comp == "." || comp == "..") return InvalidError("path has a . or .. component");
+    int fd = ::openat(current.get(), comp.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+      // O_NOFOLLOW|O_DIRECTORY on a symlink yields ELOOP or ENOTDIR; both mean
+      // "not a real directory here", which for a cgroup path is an attack or a
+      // mistake, never something to follow.
+      if (errno == ELOOP) return InvalidError("symlink in path: " + comp);
+      return ErrnoError(errno, "open " + comp);
+    }
+    current = UniqueFd(fd);
+  }
+  return current;
+}
+
+StatusOr<std::string> ReadAt(int dir_fd, const std::string& rel, size_t max_bytes) {
+  int fd = ::openat(dir_fd, rel.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK);
+  if (fd < 0) return ErrnoError(errno, "open " + rel);
+  UniqueFd owned(fd);
+  std::string out;
+  char buf[8192];
+  while (true) {
+    ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoError(errno, "read " + rel);
+    }
+    if (n == 0) break;
+    if (out.size() + static_cast<size_t>(n) > max_bytes) {
+      return TooLargeError(rel + " exceeds " + std::to_string(max_bytes) + " bytes");
+    }
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+StatusOr<std::vector<int64_t>> ListNumericEntries(int dir_fd, const std::string& rel,
+                                                  size_t max_entries) {
+  int fd = ::openat(dir_fd, rel.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return ErrnoError(errno, "open " + rel);
+  DIR* dir = ::fdopendir(fd);  // takes ownership of fd
+  if (dir == nullptr) {
+    int err = errno;
+    ::close(fd);
+    return ErrnoError(err, "fdopendir " + rel);
+  }
+  std::vector<int64_t> out;
+  errno = 0;
+  while (const dirent* e = ::readdir(dir)) {
+    int64_t id = 0;
+    if (!ParsePid(e->d_name, &id)) continue;
+    if (out.size() >= max_entries) break;
+    out.push_back(id);
+  }
+  int err = errno;
+  ::closedir(dir);
+  // A directory of a process that exits mid-listing reports ENOENT/ESRCH.
+  if (err != 0) return ErrnoError(err, "readdir " + rel);
+  return out;
+}
+
+bool ParsePid(std::string_view s, int64_t* pid) {
+  if (s.empty() || s.size() > 19 || s.front() < '1' || s.front() > '9') return false;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *pid);
+  return ec == std::errc() && p == s.data() + s.size() && *pid > 0;
+}
+
+}  // namespace gvisor_exporter::host_io

@@ -1,0 +1,60 @@
+// Small fd-based file helpers shared by the /proc and cgroupfs readers.
+//
+// Both readers open a directory once and read the files inside it relative to
+// that fd: for /proc/<pid> this binds every read to one process (once the pid
+// is reused, reads through the old fd fail with ESRCH instead of silently
+// describing the new process); for cgroupfs it lets an untrusted cgroup path be
+// walked one component at a time with O_NOFOLLOW.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "exporter/common/status.h"
+
+namespace gvisor_exporter::host_io {
+
+// Owns a file descriptor; closes it on destruction.
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  UniqueFd(UniqueFd&& other) noexcept : fd_(other.release()) {}
+  UniqueFd& operator=(UniqueFd&& other) noexcept;
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  ~UniqueFd();
+
+  int get() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+  int release();
+
+ private:
+  int fd_ = -1;
+};
+
+// Opens `path` (trusted: symlinks followed) as a directory.
+StatusOr<UniqueFd> OpenDir(const std::string& path);
+
+// Opens the directory `rel` below `dir_fd`, one component at a time with
+// O_NOFOLLOW, so a symlink anywhere in `rel` fails with kInvalid. `rel` must be
+// relative and free of "." / ".." components (checked: kInvalid).
+StatusOr<UniqueFd> OpenDirBeneath(int dir_fd, std::string_view rel);
+
+// Reads the file `rel` (a relative path, e.g. "stat" or "123/status") below
+// `dir_fd`, O_NOFOLLOW on the last component, failing with kTooLarge beyond
+// `max_bytes`. Works on /proc and cgroupfs files that report size 0.
+StatusOr<std::string> ReadAt(int dir_fd, const std::string& rel, size_t max_bytes);
+
+// Returns the entries of the directory `rel` below `dir_fd` whose names are
+// positive decimal numbers (pids, tids), at most `max_entries` of them.
+StatusOr<std::vector<int64_t>> ListNumericEntries(int dir_fd, const std::string& rel,
+                                                  size_t max_entries);
+
+// Parses a positive decimal pid ("123"), rejecting signs, spaces and overflow.
+bool ParsePid(std::string_view s, int64_t* pid);
+
+}  // namespace gvisor_exporter::host_io
