@@ -61,7 +61,8 @@ const MetricDef kSandboxCpu{
 const MetricDef kHostProcesses{
     "gvisor_sandbox_host_processes", MetricType::Gauge,
     "Host processes of the sandbox by role: sentry, gofer (one per container), stub (platform "
-    "stub processes, descendants of the sentry).",
+    "stub processes, descendants of the sentry), other (short-lived runsc helpers the sentry "
+    "starts, e.g. its umount helper).",
     {SB, "role"}, "Host cost"};
 const MetricDef kHostPss{
     "gvisor_sandbox_host_memory_pss_bytes", MetricType::Gauge,
@@ -208,7 +209,7 @@ std::string GenerateMetricsMarkdown() {
          "unit test fails when this file and the code disagree.\n\n"
       << "Per-sandbox series carry `namespace`, `pod` (from the CRI annotations in the state file; "
          "empty for sandboxes not started by a CRI runtime) and `sandbox_id`. Label cardinality is "
-         "bounded: per sandbox, one series per container, per role (3), per memory category (7) "
+         "bounded: per sandbox, one series per container, per role (4), per memory category (7) "
          "and per mode/type (2); node series by runsc root; error series by source (6) x reason "
          "(10). Series of a sandbox disappear with the first poll after it is gone.\n";
   const char* group = "";

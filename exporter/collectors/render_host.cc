@@ -13,8 +13,8 @@ struct RoleTotals {
   double user = 0, system = 0;
 };
 
-constexpr std::array<ProcessRole, 3> kRoles = {ProcessRole::kSentry, ProcessRole::kGofer,
-                                               ProcessRole::kStub};
+constexpr std::array<ProcessRole, 4> kRoles = {ProcessRole::kSentry, ProcessRole::kGofer,
+                                               ProcessRole::kStub, ProcessRole::kOther};
 
 }  // namespace
 
@@ -28,7 +28,7 @@ void RenderHostCost(const NodeSnapshot& snap, Families* out) {
   for (const SandboxSnapshot& s : snap.sandboxes) {
     const auto l = SandboxLabels(s.info);
     if (!s.processes.empty()) {
-      std::array<RoleTotals, 3> t{};
+      std::array<RoleTotals, kRoles.size()> t{};
       uint64_t pss_sum = 0;
       for (const HostProcess& p : s.processes) {
         pss_sum += p.pss_bytes;

@@ -70,6 +70,7 @@ struct SandboxUsage {
   std::map<std::string, uint64_t> container_cpu_ns;
 };
 
+// kOther: a sentry descendant that is not a stub (runsc's short-lived umount helper).
 enum class ProcessRole { kSentry, kGofer, kStub, kOther };
 const char* ProcessRoleName(ProcessRole r);
 
@@ -101,8 +102,8 @@ struct HostCgroup {
 struct SandboxPlatform {
   std::string platform;     // ptrace|systrap|kvm|...
   std::string network;      // sandbox|host|none
-  std::string file_access;  // exclusive|shared
-  std::string overlay;      // "none" or overlay2 medium ("root:memory", "true", ...)
+  std::string file_access;  // exclusive|shared; "" when only metadata is known
+  std::string overlay;      // none|root:memory|root:self|all:memory|root:dir|all:dir|unknown
   bool debug = false;
   bool strace = false;
   bool pod_init_config = false;

@@ -15,7 +15,9 @@ namespace gvisor_exporter {
 struct Discovery {
   std::vector<std::string> roots;        // roots that exist
   std::vector<SandboxInfo> sandboxes;    // live sandboxes, sorted by (root, id)
-  bool success = true;                   // false when some state file could not be read
+  // false when an existing root could not be listed or a limit cut the result;
+  // per-file problems (stale, half-written) are routine and only counted.
+  bool success = true;
 };
 
 class DiscoverySource {

@@ -1,0 +1,103 @@
+#!/usr/bin/env python3
+"""CPU per sandbox: the exporter's poller vs the exec path, side by side.
+
+Starts N real gVisor sandboxes, then in one run:
+  * exporter: runs the built binary with a short poll interval for a fixed
+    number of polls and reads its own CPU (utime+stime from /proc/<pid>/stat,
+    process-wide) -> CPU seconds per sandbox per poll. This is the FULL poll:
+    discovery, control socket (Event + Usage.Collect Full), /proc, cgroup.
+  * exec path: what the shim/kubelet do, `runsc events -stats <id>` +
+    `runsc usage <id>` per sandbox per poll, CPU from RUSAGE_CHILDREN.
+Writes a markdown table to stdout (and --out). Needs root.
+Usage: bench/poll_vs_exec.py --exporter build/gvisor-exporter --sandboxes 1,10 --polls 20
+"""
+import argparse
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import shutil
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "e2e"))
+from gvisor_env import Exporter, Runsc, RUNSC  # noqa: E402
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def proc_cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def bench_exporter(binary, runsc, workdir, polls):
+    e = Exporter(binary, workdir, [f"--runsc.root={runsc.root}", "--runsc.root-parent=",
+                                   "--poll.interval=200ms", "--log.level=error"])
+    try:
+        e.wait_polls(2)
+        p0, c0 = e.polls(), proc_cpu_seconds(e.proc.pid)
+        # Scrapes cost CPU too; keep them rare: one per ~polls/4.
+        while e.polls() < p0 + polls:
+            time.sleep(0.2 * max(1, polls // 4))
+        p1, c1 = e.polls(), proc_cpu_seconds(e.proc.pid)
+        return (c1 - c0) / (p1 - p0)
+    finally:
+        e.stop()
+
+
+def bench_exec(runsc, ids, polls):
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.monotonic()
+    for _ in range(polls):
+        for sid in ids:
+            for args in (["events", "-stats", sid], ["usage", sid]):
+                subprocess.run([RUNSC, "--root", runsc.root, *args], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, check=True)
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall = (time.monotonic() - t0) / polls
+    cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+    return cpu / polls, wall
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--exporter", required=True)
+    ap.add_argument("--sandboxes", default="1,10")
+    ap.add_argument("--polls", type=int, default=20)
+    ap.add_argument("--exec-polls", type=int, default=3)
+    ap.add_argument("--out")
+    a = ap.parse_args()
+    rows = []
+    for n in [int(x) for x in a.sandboxes.split(",")]:
+        workdir = tempfile.mkdtemp(prefix="gve-bench-")
+        runsc = Runsc(workdir, f"gve-bench-{os.getpid()}-{n}")
+        try:
+            ids = [f"bench{os.getpid()}x{i:03d}" for i in range(n)]
+            for sid in ids:
+                runsc.run_sandbox(sid, pod=sid, namespace="bench", uid=sid)
+            exp = bench_exporter(os.path.abspath(a.exporter), runsc, workdir, a.polls)
+            exe, exe_wall = bench_exec(runsc, ids, a.exec_polls)
+            rows.append((n, exp / n, exe / n, exe / exp, exe_wall))
+        finally:
+            runsc.cleanup()
+            shutil.rmtree(workdir, ignore_errors=True)
+    cpu = platform.processor() or platform.machine()
+    out = [f"Measured {time.strftime('%Y-%m-%d')} on {os.cpu_count()} cores ({cpu}), kernel "
+           f"{platform.release()}, runsc {subprocess.run([RUNSC, '--version'], capture_output=True, text=True).stdout.split()[2]}, "
+           f"ptrace platform; exporter {a.polls} polls, exec path {a.exec_polls} polls.", "",
+           "| sandboxes | exporter CPU / sandbox / poll | exec CPU / sandbox / poll | ratio (exec / exporter) | exec wall / poll |",
+           "|---:|---:|---:|---:|---:|"]
+    for n, exp, exe, ratio, wall in rows:
+        out.append(f"| {n} | {exp * 1e3:.3f} ms | {exe * 1e3:.2f} ms | {ratio:.0f}x | {wall * 1e3:.0f} ms |")
+    text = "\n".join(out) + "\n"
+    print(text)
+    if a.out:
+        with open(a.out, "w") as f:
+            f.write(text)
+
+
+if __name__ == "__main__":
+    main()

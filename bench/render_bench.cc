@@ -1,0 +1,44 @@
+// Scrape cost vs number of sandboxes: render a synthetic snapshot through the
+// real HTTP handler (collect + text serialization), as a scrape does.
+#include <benchmark/benchmark.h>
+
+#include "exporter/collectors/snapshot_collector.h"
+#include "exporter/collectors/testing_snapshot.h"
+#include "exporter/http/http_server.h"
+
+namespace gvisor_exporter {
+namespace {
+
+NodeSnapshot SnapshotWith(int sandboxes) {
+  NodeSnapshot base = MakeTestSnapshot();
+  NodeSnapshot n = base;
+  n.sandboxes.clear();
+  for (int i = 0; i < sandboxes; ++i) {
+    SandboxSnapshot s = base.sandboxes[0];
+    s.info.id = "sandbox-" + std::to_string(i) + std::string(50, 'f');
+    s.info.pod_name = "pod-" + std::to_string(i);
+    s.info.containers[1].id = "ctr-" + std::to_string(i) + std::string(50, 'e');
+    n.sandboxes.push_back(s);
+  }
+  return n;
+}
+
+void BM_Scrape(benchmark::State& state) {
+  SnapshotStore store;
+  store.Publish(std::make_shared<NodeSnapshot>(SnapshotWith(static_cast<int>(state.range(0)))));
+  ErrorReporter errors;
+  HttpServer server({"127.0.0.1:0", "/metrics", 1},
+                    {std::make_shared<SnapshotCollector>(&store, &errors)}, nullptr);
+  std::string type, body;
+  for (auto _ : state) {
+    server.Handle("/metrics", &type, &body);
+    benchmark::DoNotOptimize(body);
+  }
+  state.counters["exposition_bytes"] = static_cast<double>(body.size());
+}
+BENCHMARK(BM_Scrape)->Arg(10)->Arg(100)->Arg(200)->Arg(500)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+}  // namespace gvisor_exporter
+
+BENCHMARK_MAIN();

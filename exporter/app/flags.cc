@@ -1,0 +1,161 @@
+#include "exporter/app/flags.h"
+
+#include <functional>
+#include <map>
+
+namespace gvisor_exporter {
+
+StatusOr<std::chrono::milliseconds> ParseDuration(const std::string& s) {
+  if (s.empty()) return InvalidError("empty duration");
+  double total_ms = 0;
+  size_t i = 0;
+  while (i < s.size()) {
+    size_t j = i;
+    while (j < s.size() && ((s[j] >= '0' && s[j] <= '9') || s[j] == '.')) ++j;
+    if (j == i) return InvalidError("bad duration: " + s);
+    const double v = std::stod(s.substr(i, j - i));
+    size_t k = j;
+    while (k < s.size() && s[k] >= 'a' && s[k] <= 'z') ++k;
+    const std::string unit = s.substr(j, k - j);
+    static const std::map<std::string, double> kUnits = {
+        {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}};
+    auto it = kUnits.find(unit);
+    if (it == kUnits.end()) return InvalidError("bad duration unit in " + s + " (use ms, s, m, h)");
+    total_ms += v * it->second;
+    i = k;
+  }
+  return std::chrono::milliseconds(static_cast<int64_t>(total_ms));
+}
+
+namespace {
+
+Status ParseBool(const std::string& v, bool* out) {
+  if (v == "true" || v == "1") {
+    *out = true;
+  } else if (v == "false" || v == "0") {
+    *out = false;
+  } else {
+    return InvalidError("bad boolean: " + v);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+StatusOr<Flags> ParseFlags(const std::vector<std::string>& args) {
+  Flags f;
+  bool parents_set = false;
+  using Setter = std::function<Status(const std::string&)>;
+  auto str = [](std::string* dst) { return Setter([dst](const std::string& v) { *dst = v; return Status::Ok(); }); };
+  auto dur = [](std::chrono::milliseconds* dst) {
+    return Setter([dst](const std::string& v) {
+      auto d = ParseDuration(v);
+      if (!d.ok()) return d.status();
+      if (d->count() <= 0) return InvalidError("duration must be positive: " + v);
+      *dst = *d;
+      return Status::Ok();
+    });
+  };
+  const std::map<std::string, Setter> values = {
+      {"web.listen-address", str(&f.listen_address)},
+      {"web.telemetry-path", str(&f.telemetry_path)},
+      {"log.level", [&](const std::string& v) {
+         if (v != "debug" && v != "info" && v != "warn" && v != "error") return InvalidError("bad --log.level: " + v);
+         f.log_level = v;
+         return Status::Ok();
+       }},
+      {"log.format", [&](const std::string& v) {
+         if (v != "logfmt" && v != "json") return InvalidError("bad --log.format: " + v);
+         f.log_format = v;
+         return Status::Ok();
+       }},
+      {"runsc.root", [&](const std::string& v) { f.runsc_roots.push_back(v); return Status::Ok(); }},
+      {"runsc.root-parent", [&](const std::string& v) {
+         if (!parents_set) f.runsc_root_parents.clear();
+         parents_set = true;
+         if (!v.empty()) f.runsc_root_parents.push_back(v);
+         return Status::Ok();
+       }},
+      {"runsc.path", str(&f.runsc_path)},
+      {"runsc.cli-timeout", dur(&f.cli_timeout)},
+      {"control.timeout", dur(&f.control_timeout)},
+      {"poll.interval", dur(&f.poll_interval)},
+      {"poll.concurrency", [&](const std::string& v) {
+         char* end = nullptr;
+         long n = std::strtol(v.c_str(), &end, 10);
+         if (v.empty() || *end != '\0' || n < 1 || n > 64) return InvalidError("--poll.concurrency must be 1..64");
+         f.poll_concurrency = static_cast<int>(n);
+         return Status::Ok();
+       }},
+      {"path.procfs", str(&f.procfs)},
+      {"path.cgroupfs", str(&f.cgroupfs)},
+      {"path.devfs", str(&f.devfs)},
+  };
+  const std::map<std::string, bool*> bools = {
+      {"runsc.cli-fallback", &f.cli_fallback}, {"collector.memory.full", &f.memory_full},
+      {"print-metrics-doc", &f.print_metrics_doc}, {"version", &f.version}, {"help", &f.help}};
+
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string a = args[i];
+    if (a == "-h") a = "--help";
+    if (a.rfind("--", 0) != 0) return InvalidError("unexpected argument: " + a);
+    std::string name = a.substr(2), value;
+    const auto eq = name.find('=');
+    const bool has_value = eq != std::string::npos;
+    if (has_value) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+    }
+    if (auto b = bools.find(name); b != bools.end()) {
+      if (!has_value) {
+        *b->second = true;
+      } else {
+        GVE_RETURN_IF_ERROR(ParseBool(value, b->second).WithContext("--" + name));
+      }
+      continue;
+    }
+    if (name.rfind("no-", 0) == 0 && !has_value) {
+      if (auto b = bools.find(name.substr(3)); b != bools.end()) {
+        *b->second = false;
+        continue;
+      }
+    }
+    auto s = values.find(name);
+    if (s == values.end()) return InvalidError("unknown flag --" + name + " (see --help)");
+    if (!has_value) {
+      if (i + 1 >= args.size()) return InvalidError("flag --" + name + " needs a value");
+      value = args[++i];
+    }
+    GVE_RETURN_IF_ERROR(s->second(value));
+  }
+  return f;
+}
+
+std::string FlagsUsage() {
+  return R"(Usage: gvisor-exporter [flags]
+
+Per-node Prometheus exporter for gVisor (runsc) sandboxes.
+
+  --web.listen-address=":9787"   address to serve HTTP on (host:port; host numeric or localhost)
+  --web.telemetry-path="/metrics" path under which metrics are served
+  --log.level=info               debug, info, warn or error
+  --log.format=logfmt            logfmt or json
+  --runsc.root=DIR               a runsc root to scan (repeatable)
+  --runsc.root-parent=DIR        every directory under DIR is a runsc root (repeatable;
+                                 default /run/containerd/runsc; an empty value disables it)
+  --runsc.path=runsc             runsc binary for the CLI fallback and version probe
+  --[no-]runsc.cli-fallback      use `runsc events -stats` + `runsc usage` when the control
+                                 socket fails (default on)
+  --runsc.cli-timeout=5s         deadline for one runsc CLI call
+  --control.timeout=1s           deadline for one control-socket call
+  --poll.interval=5s             how often sandboxes are read (scrapes never trigger reads)
+  --poll.concurrency=4           sandboxes read in parallel
+  --[no-]collector.memory.full   fill every in-sandbox memory category (Usage.Collect Full;
+                                 default on); off: only Total, Mapped and Unknown
+  --path.procfs=/proc  --path.cgroupfs=/sys/fs/cgroup  --path.devfs=/dev
+  --print-metrics-doc            print the metric reference (METRICS.md) and exit
+  --version                      print the version and exit
+)";
+}
+
+}  // namespace gvisor_exporter

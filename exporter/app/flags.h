@@ -1,0 +1,45 @@
+// Command-line flags in the Prometheus exporter style (`--web.listen-address`,
+// `--log.level`, ...). Parsing is strict: an unknown flag or a bad value is an
+// error with a message, never silently ignored.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "exporter/common/status.h"
+
+namespace gvisor_exporter {
+
+struct Flags {
+  std::string listen_address = ":9787";
+  std::string telemetry_path = "/metrics";
+  std::string log_level = "info";   // debug|info|warn|error
+  std::string log_format = "logfmt";  // logfmt|json
+  std::vector<std::string> runsc_roots;  // explicit roots
+  std::vector<std::string> runsc_root_parents = {"/run/containerd/runsc"};
+  std::string runsc_path = "runsc";
+  bool cli_fallback = true;
+  std::chrono::milliseconds cli_timeout{5000};
+  std::chrono::milliseconds control_timeout{1000};
+  std::chrono::milliseconds poll_interval{5000};
+  int poll_concurrency = 4;
+  bool memory_full = true;
+  std::string procfs = "/proc";
+  std::string cgroupfs = "/sys/fs/cgroup";
+  std::string devfs = "/dev";
+  bool print_metrics_doc = false;
+  bool version = false;
+  bool help = false;
+};
+
+// Parses argv (argv[0] skipped). Accepts `--flag=value` and `--flag value`;
+// booleans as `--flag`, `--no-flag`, `--flag=true|false`.
+StatusOr<Flags> ParseFlags(const std::vector<std::string>& args);
+
+// Parses a Go-style duration: "500ms", "5s", "1m", "1m30s".
+StatusOr<std::chrono::milliseconds> ParseDuration(const std::string& s);
+
+std::string FlagsUsage();
+
+}  // namespace gvisor_exporter

@@ -1,0 +1,50 @@
+#include "exporter/app/flags.h"
+
+#include <gtest/gtest.h>
+
+namespace gvisor_exporter {
+namespace {
+
+TEST(FlagsTest, Defaults) {
+  auto f = ParseFlags({});
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(f->listen_address, ":9787");
+  EXPECT_EQ(f->telemetry_path, "/metrics");
+  EXPECT_EQ(f->runsc_root_parents, std::vector<std::string>{"/run/containerd/runsc"});
+  EXPECT_TRUE(f->cli_fallback);
+  EXPECT_EQ(f->poll_interval.count(), 5000);
+}
+
+TEST(FlagsTest, ParsesEveryForm) {
+  auto f = ParseFlags({"--web.listen-address=127.0.0.1:1234", "--web.telemetry-path", "/m",
+                       "--runsc.root=/a", "--runsc.root=/b", "--runsc.root-parent=", "--poll.interval=1m30s",
+                       "--no-runsc.cli-fallback", "--collector.memory.full=false", "--log.format=json",
+                       "--control.timeout=250ms", "--poll.concurrency=8"});
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  EXPECT_EQ(f->listen_address, "127.0.0.1:1234");
+  EXPECT_EQ(f->telemetry_path, "/m");
+  EXPECT_EQ(f->runsc_roots, (std::vector<std::string>{"/a", "/b"}));
+  EXPECT_TRUE(f->runsc_root_parents.empty());
+  EXPECT_EQ(f->poll_interval.count(), 90000);
+  EXPECT_FALSE(f->cli_fallback);
+  EXPECT_FALSE(f->memory_full);
+  EXPECT_EQ(f->log_format, "json");
+  EXPECT_EQ(f->control_timeout.count(), 250);
+  EXPECT_EQ(f->poll_concurrency, 8);
+}
+
+TEST(FlagsTest, RejectsBadInputWithAMessage) {
+  EXPECT_FALSE(ParseFlags({"--nope"}).ok());
+  EXPECT_FALSE(ParseFlags({"--log.level=loud"}).ok());
+  EXPECT_FALSE(ParseFlags({"--poll.interval=5"}).ok());
+  EXPECT_FALSE(ParseFlags({"--poll.interval=0s"}).ok());
+  EXPECT_FALSE(ParseFlags({"--poll.concurrency=0"}).ok());
+  EXPECT_FALSE(ParseFlags({"--web.listen-address"}).ok());
+  EXPECT_FALSE(ParseFlags({"stray"}).ok());
+  EXPECT_FALSE(ParseFlags({"--version=maybe"}).ok());
+  EXPECT_FALSE(ParseDuration("5x").ok());
+  EXPECT_FALSE(ParseDuration("s").ok());
+}
+
+}  // namespace
+}  // namespace gvisor_exporter

@@ -1,0 +1,108 @@
+#include "exporter/app/real_sources.h"
+
+#include <spdlog/spdlog.h>
+
+#include "exporter/sources/cli/runsc_cli.h"
+#include "exporter/sources/control/control_client.h"
+#include "exporter/sources/host/host_reader.h"
+#include "exporter/sources/host/platform.h"
+#include "exporter/sources/runsc_state/root_scanner.h"
+
+namespace gvisor_exporter {
+
+namespace {
+
+class StateDirDiscovery : public DiscoverySource {
+ public:
+  StateDirDiscovery(RootScannerOptions o, ErrorReporter* errors) : scanner_(std::move(o), errors) {}
+  Discovery Discover() override {
+    ScanResult r = scanner_.Scan();
+    return {std::move(r.roots_found), std::move(r.sandboxes), r.success};
+  }
+
+ private:
+  RootScanner scanner_;
+};
+
+class ControlSocketUsage : public UsageSource {
+ public:
+  ControlSocketUsage(ControlClientOptions o, bool full) : client_(o), full_(full) {}
+  StatusOr<SandboxUsage> Collect(const SandboxInfo& s) override { return client_.Collect(s, full_); }
+  void Retain(const std::set<std::string>& live) override { client_.Retain(live); }
+
+ private:
+  ControlSocketClient client_;
+  bool full_;
+};
+
+class CliUsage : public UsageSource {
+ public:
+  CliUsage(RunscCliOptions o, bool full) : cli_(std::move(o)), full_(full) {}
+  StatusOr<SandboxUsage> Collect(const SandboxInfo& s) override { return cli_.Collect(s, full_); }
+
+ private:
+  RunscCli cli_;
+  bool full_;
+};
+
+class HostReaderSource : public HostSource {
+ public:
+  HostReaderSource(HostReaderOptions o, ErrorReporter* errors) : reader_(std::move(o), errors) {}
+  StatusOr<std::vector<HostProcess>> Processes(const SandboxInfo& s) override {
+    return reader_.Processes(s);
+  }
+  StatusOr<HostCgroup> Cgroup(const SandboxInfo& s) override { return reader_.Cgroup(s); }
+  StatusOr<SandboxPlatform> Platform(const SandboxInfo& s) override { return reader_.Platform(s); }
+
+ private:
+  HostReader reader_;
+};
+
+class NodeProbe : public NodeSource {
+ public:
+  NodeProbe(std::string version, std::string dev_root)
+      : version_(std::move(version)), dev_root_(std::move(dev_root)) {}
+  NodeInfo Probe() override { return ProbeNode(version_, dev_root_); }
+
+ private:
+  std::string version_, dev_root_;
+};
+
+}  // namespace
+
+PollerSources MakeRealSources(const Flags& flags, ErrorReporter* errors) {
+  RunscCliOptions cli_options;
+  cli_options.runsc_path = flags.runsc_path;
+  cli_options.timeout = flags.cli_timeout;
+  // The runsc version decides per-release defaults (e.g. ptrace vs systrap);
+  // it is read once at start: runsc is not upgraded under a running node agent
+  // without restarting its DaemonSet.
+  std::string version;
+  if (auto v = RunscCli(cli_options).Version(); v.ok()) {
+    version = *v;
+  } else {
+    errors->Report("cli", v.status(), "runsc --version");
+  }
+
+  PollerSources s;
+  RootScannerOptions scan;
+  scan.roots = flags.runsc_roots;
+  scan.root_parents = flags.runsc_root_parents;
+  scan.proc_root = flags.procfs;
+  s.discovery = std::make_unique<StateDirDiscovery>(std::move(scan), errors);
+
+  ControlClientOptions control;
+  control.urpc.call_timeout = flags.control_timeout;
+  s.control_socket = std::make_unique<ControlSocketUsage>(control, flags.memory_full);
+  if (flags.cli_fallback) s.cli = std::make_unique<CliUsage>(cli_options, flags.memory_full);
+
+  HostReaderOptions host;
+  host.proc.proc_root = flags.procfs;
+  host.cgroup_root = flags.cgroupfs;
+  host.runsc_version = version;
+  s.host = std::make_unique<HostReaderSource>(std::move(host), errors);
+  s.node = std::make_unique<NodeProbe>(version, flags.devfs);
+  return s;
+}
+
+}  // namespace gvisor_exporter

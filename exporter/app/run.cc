@@ -1,0 +1,107 @@
+#include "exporter/app/run.h"
+
+#include <signal.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include <spdlog/spdlog.h>
+
+#include "exporter/app/flags.h"
+#include "exporter/app/logging.h"
+#include "exporter/app/real_sources.h"
+#include "exporter/collectors/metric_catalog.h"
+#include "exporter/collectors/snapshot_collector.h"
+#include "exporter/common/version.h"
+#include "exporter/http/http_server.h"
+
+namespace gvisor_exporter {
+
+namespace {
+
+// Waits for SIGTERM/SIGINT with sigwait (signals blocked in every thread, so
+// no async-signal-safety concerns).
+int WaitForTermination() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  int sig = 0;
+  sigwait(&set, &sig);
+  return sig;
+}
+
+}  // namespace
+
+int RunExporter(int argc, char** argv) {
+  // Block termination signals before any thread starts; SIGPIPE is ignored so a
+  // peer closing a socket is an error value, not a crash.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  auto flags = ParseFlags(std::vector<std::string>(argv + 1, argv + argc));
+  if (!flags.ok()) {
+    std::fprintf(stderr, "gvisor-exporter: %s\n\n%s", flags.status().message().c_str(),
+                 FlagsUsage().c_str());
+    return 2;
+  }
+  if (flags->help) {
+    std::cout << FlagsUsage();
+    return 0;
+  }
+  if (flags->version) {
+    std::cout << "gvisor-exporter " << kVersion << "\n";
+    return 0;
+  }
+  if (flags->print_metrics_doc) {
+    std::cout << GenerateMetricsMarkdown();
+    return 0;
+  }
+  SetUpLogging(flags->log_level, flags->log_format);
+
+  ErrorReporter errors;
+  SnapshotStore store;
+  PollerOptions poll_options;
+  poll_options.interval = flags->poll_interval;
+  poll_options.concurrency = flags->poll_concurrency;
+  poll_options.cli_fallback = flags->cli_fallback;
+  Poller poller(poll_options, MakeRealSources(*flags, &errors), &store, &errors);
+
+  auto collector = std::make_shared<SnapshotCollector>(&store, &errors);
+  const auto interval = flags->poll_interval;
+  HttpServer server(
+      {flags->listen_address, flags->telemetry_path, 4}, {collector}, [&store, interval] {
+        // Healthy while polls keep coming: a snapshot older than three intervals
+        // (plus slack for slow sandboxes) means the poller is stuck.
+        auto snap = store.Get();
+        if (!snap) return std::make_pair(true, std::string("ok: first poll in progress"));
+        const double now = std::chrono::duration<double>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+        const double age = now - snap->timestamp_seconds;
+        const double limit = 3 * std::chrono::duration<double>(interval).count() + 30;
+        if (age > limit) {
+          return std::make_pair(false, "unhealthy: last poll " + std::to_string(age) + "s ago");
+        }
+        return std::make_pair(true, std::string("ok"));
+      });
+  Status started = server.Start();
+  if (!started.ok()) {
+    spdlog::error("msg=\"cannot start HTTP server\" err=\"{}\"", started.message());
+    return 1;
+  }
+  spdlog::info("msg=\"gvisor-exporter {} listening\" address={} telemetry_path={} poll_interval_ms={}",
+               kVersion, flags->listen_address, flags->telemetry_path,
+               flags->poll_interval.count());
+  poller.Start();
+  const int sig = WaitForTermination();
+  spdlog::info("msg=\"shutting down\" signal={}", sig);
+  poller.Stop();
+  return 0;
+}
+
+}  // namespace gvisor_exporter

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Sets everything up and runs all tests: unit + end-to-end (real runsc
+# sandboxes, real exporter binary, real HTTP), the unit suite again under
+# ASan/UBSan, and every libFuzzer target for a bounded time.
+# Needs root (runsc, cgroups). Usage: sudo scripts/test.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ "$(id -u)" = 0 ] || { echo "scripts/test.sh must run as root (runsc sandboxes, cgroups)"; exit 1; }
+JOBS=${JOBS:-2}
+FUZZ_SECONDS=${FUZZ_SECONDS:-20}
+scripts/install-deps.sh
+
+echo "== build (RelWithDebInfo)"
+cmake -S . -B build -DGVE_BENCH=ON >/dev/null
+cmake --build build -j"$JOBS"
+
+echo "== unit + end-to-end tests"
+(cd build && ctest --output-on-failure --timeout 1500)
+
+echo "== unit tests under ASan + UBSan"
+cmake -S . -B build-asan -DGVE_SANITIZE=ON -DGVE_BENCH=OFF >/dev/null
+cmake --build build-asan -j"$JOBS"
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1 ctest -L unit --output-on-failure)
+
+echo "== fuzz targets (clang libFuzzer + ASan/UBSan, ${FUZZ_SECONDS}s each)"
+CC=clang CXX=clang++ cmake -S . -B build-fuzz -DGVE_FUZZ=ON -DGVE_BENCH=OFF >/dev/null
+cmake --build build-fuzz -j"$JOBS"
+scripts/run-fuzzers.sh build-fuzz "$FUZZ_SECONDS"
+echo "all test stages passed"

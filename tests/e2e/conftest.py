@@ -1,0 +1,50 @@
+import os
+import shutil
+import tempfile
+
+import pytest
+
+from gvisor_env import Exporter, Runsc
+
+
+def pytest_addoption(parser):
+    parser.addoption("--exporter", required=True, help="path to the built gvisor-exporter binary")
+
+
+def pytest_collection_modifyitems(config, items):
+    if os.geteuid() != 0 or not shutil.which("runsc"):
+        # Never silently: the suite needs root and runsc, which CI has.
+        raise pytest.UsageError("end-to-end tests need root and runsc (run scripts/test.sh)")
+
+
+@pytest.fixture(scope="module")
+def workdir():
+    d = tempfile.mkdtemp(prefix="gve-e2e-")
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def runsc(workdir):
+    r = Runsc(workdir, f"gve-e2e-{os.getpid()}-{os.path.basename(workdir)}")
+    yield r
+    r.cleanup()
+
+
+@pytest.fixture(scope="module")
+def exporter_bin(request):
+    return os.path.abspath(request.config.getoption("--exporter"))
+
+
+@pytest.fixture
+def start_exporter(exporter_bin, workdir):
+    started = []
+
+    def start(*args):
+        e = Exporter(exporter_bin, workdir, list(args))
+        started.append(e)
+        return e
+
+    yield start
+    for e in started:
+        e.stop()

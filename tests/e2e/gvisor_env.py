@@ -1,0 +1,285 @@
+"""Real gVisor sandboxes and a real exporter process for end-to-end tests.
+
+Everything a test starts is recorded and torn down by PID (never by name):
+sandboxes via `runsc kill/delete` and then SIGKILL of their recorded sentry
+and gofer pids, cgroups by rmdir, temp dirs by rmtree.
+"""
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+
+RUNSC = shutil.which("runsc") or "/usr/bin/runsc"
+BUSYBOX = "/bin/busybox"
+APPLETS = ["sh", "sleep", "dd", "cat", "echo", "true", "yes", "head"]
+
+
+def _cgroup_mounts():
+    base = "/sys/fs/cgroup"
+    if os.path.exists(os.path.join(base, "cgroup.controllers")):
+        return [base]
+    return [os.path.join(base, d) for d in os.listdir(base)
+            if os.path.isdir(os.path.join(base, d)) and not os.path.islink(os.path.join(base, d))]
+
+
+class Runsc:
+    """A private runsc root with sandboxes started by `runsc run --detach`."""
+
+    def __init__(self, workdir, cgroup_prefix):
+        self.workdir = workdir
+        self.root = os.path.join(workdir, "root")
+        os.makedirs(self.root, exist_ok=True)
+        self.rootfs = os.path.join(workdir, "rootfs")
+        os.makedirs(os.path.join(self.rootfs, "bin"), exist_ok=True)
+        os.makedirs(os.path.join(self.rootfs, "tmp"), exist_ok=True)
+        shutil.copy(BUSYBOX, os.path.join(self.rootfs, "bin", "busybox"))
+        for a in APPLETS:
+            os.symlink("busybox", os.path.join(self.rootfs, "bin", a))
+        self.cgroup_prefix = cgroup_prefix
+        self.containers = []  # (id, flags) in start order
+        self.pids = set()
+
+    def cmd(self, *args, flags=(), timeout=30, check=True):
+        argv = [RUNSC, "--root", self.root, *flags, *args]
+        # Files, not pipes: `run --detach` hands its stdio to the sandbox, which
+        # keeps a pipe open forever.
+        with open(os.path.join(self.workdir, "runsc.err"), "ab") as err, \
+                tempfile.TemporaryFile(dir=self.workdir) as out:
+            r = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                               timeout=timeout)
+            out.seek(0)
+            text = out.read().decode()
+        if check and r.returncode != 0:
+            raise RuntimeError(f"{argv} exited {r.returncode}")
+        return text
+
+    def _bundle(self, cid, args, annotations):
+        bundle = os.path.join(self.workdir, "bundle-" + cid)
+        os.makedirs(bundle)
+        subprocess.run([RUNSC, "spec", "--", *args], cwd=bundle, check=True,
+                       stdout=subprocess.DEVNULL)
+        path = os.path.join(bundle, "config.json")
+        with open(path) as f:
+            spec = json.load(f)
+        spec["process"]["terminal"] = False
+        spec["root"] = {"path": self.rootfs, "readonly": True}
+        spec["annotations"] = annotations
+        spec["linux"]["cgroupsPath"] = f"/{self.cgroup_prefix}/{cid}"
+        with open(path, "w") as f:
+            json.dump(spec, f)
+        return bundle
+
+    def run_sandbox(self, sid, pod, namespace, uid, args=("/bin/sleep", "100000"),
+                    network="none", flags=()):
+        ann = {
+            "io.kubernetes.cri.container-type": "sandbox",
+            "io.kubernetes.cri.sandbox-id": sid,
+            "io.kubernetes.cri.sandbox-name": pod,
+            "io.kubernetes.cri.sandbox-namespace": namespace,
+            "io.kubernetes.cri.sandbox-uid": uid,
+        }
+        bundle = self._bundle(sid, list(args), ann)
+        allflags = [f"--network={network}", *flags]
+        self.containers.append((sid, allflags))
+        self.cmd("run", "--detach", "--bundle", bundle, sid, flags=allflags, timeout=60)
+        self._record_pids(sid)
+        return self.state(sid)
+
+    def add_container(self, sid, cid, name, args=("/bin/sleep", "100000"), network="none"):
+        ann = {
+            "io.kubernetes.cri.container-type": "container",
+            "io.kubernetes.cri.sandbox-id": sid,
+            "io.kubernetes.cri.container-name": name,
+            "io.kubernetes.cri.image-name": "localhost/busybox:e2e",
+        }
+        bundle = self._bundle(cid, list(args), ann)
+        flags = [f"--network={network}"]
+        self.containers.append((cid, flags))
+        self.cmd("create", "--bundle", bundle, cid, flags=flags, timeout=60)
+        self.cmd("start", cid, flags=flags, timeout=60)
+        self._record_pids(cid)
+
+    def _record_pids(self, cid):
+        st = self.state_file(cid)
+        for pid in (st.get("goferPid"), st.get("sandbox", {}).get("pid")):
+            if pid:
+                self.pids.add(int(pid))
+
+    def state(self, cid):
+        return json.loads(self.cmd("state", cid))
+
+    def state_file(self, cid):
+        for name in os.listdir(self.root):
+            if name.startswith(cid + "_sandbox:") and name.endswith(".state"):
+                with open(os.path.join(self.root, name)) as f:
+                    return json.load(f)
+        raise FileNotFoundError(cid)
+
+    def usage(self, cid, full=False):
+        return json.loads(self.cmd("usage", *(["-full"] if full else []), cid))
+
+    def list(self):
+        return json.loads(self.cmd("list", "-format=json")) or []
+
+    def delete(self, cid):
+        self.cmd("kill", cid, "KILL", check=False)
+        self.cmd("delete", "-force", cid, check=False)
+
+    def cgroup_dirs(self, cid=None):
+        rel = self.cgroup_prefix + ("/" + cid if cid else "")
+        return [os.path.join(m, rel) for m in _cgroup_mounts()]
+
+    def cleanup(self):
+        for cid, _ in reversed(self.containers):
+            self.cmd("kill", cid, "KILL", check=False, timeout=20)
+        for cid, _ in reversed(self.containers):
+            self.cmd("delete", "-force", cid, check=False, timeout=20)
+        for pid in self.pids:  # anything runsc left behind, by its own pid
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        for d in self.cgroup_dirs():
+            for sub, dirs, _ in sorted(os.walk(d, topdown=False), key=lambda x: -len(x[0])):
+                try:
+                    os.rmdir(sub)
+                except OSError:
+                    pass
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+_SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$')
+_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def parse_exposition(text):
+    """Returns [(name, {label: value}, float)] from the text format."""
+    out = []
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = _SAMPLE.match(line)
+        assert m, f"unparseable exposition line: {line!r}"
+        labels = {}
+        if m.group(3):
+            for k, v in _LABEL.findall(m.group(3)):
+                labels[k] = v.encode().decode("unicode_escape")
+        out.append((m.group(1), labels, float(m.group(4))))
+    return out
+
+
+class Scrape:
+    def __init__(self, text):
+        self.text = text
+        self.samples = parse_exposition(text)
+
+    def select(self, name, **labels):
+        return [(l, v) for n, l, v in self.samples
+                if n == name and all(l.get(k) == str(val) for k, val in labels.items())]
+
+    def value(self, name, **labels):
+        s = self.select(name, **labels)
+        assert len(s) == 1, f"{name}{labels}: expected one series, got {s}"
+        return s[0][1]
+
+    def sum(self, name, **labels):
+        return sum(v for _, v in self.select(name, **labels))
+
+
+class Exporter:
+    """The built exporter binary, started with argv, stopped by its PID."""
+
+    def __init__(self, binary, workdir, args, netns_pid=None):
+        self.port = free_port()
+        self.workdir = workdir
+        argv = [binary, f"--web.listen-address=127.0.0.1:{self.port}", *args]
+        self.log = open(os.path.join(workdir, f"exporter-{self.port}.log"), "wb")
+        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self.log,
+                                     stderr=subprocess.STDOUT)
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.wait_ready()
+
+    def get(self, path, timeout=5):
+        with urllib.request.urlopen(self.url + path, timeout=timeout) as r:
+            return r.status, r.read().decode()
+
+    def wait_ready(self, timeout=20):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            assert self.proc.poll() is None, "exporter exited: " + self.logs()
+            try:
+                if self.scrape().select("gvisor_exporter_polls_total") and \
+                        self.scrape().value("gvisor_exporter_polls_total") >= 1:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise TimeoutError("exporter not ready: " + self.logs())
+
+    def scrape(self):
+        status, body = self.get("/metrics")
+        assert status == 200
+        return Scrape(body)
+
+    def polls(self):
+        return self.scrape().value("gvisor_exporter_polls_total")
+
+    def wait_polls(self, n=2, timeout=30):
+        """Waits until n more polls completed: the last one started after this call."""
+        start = self.polls()
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            s = self.scrape()
+            if s.value("gvisor_exporter_polls_total") >= start + n:
+                return s
+            time.sleep(0.05)
+        raise TimeoutError("no poll completed: " + self.logs())
+
+    def logs(self):
+        self.log.flush()
+        with open(self.log.name, errors="replace") as f:
+            return f.read()[-4000:]
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        return self.proc.returncode
+
+
+def smaps_pss_bytes(pid):
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        for line in f:
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    raise ValueError(pid)
+
+
+def cgroup_file(runsc, sid, controller, name):
+    """Reads a file of the sandbox's cgroup (v1: under the controller's mount)."""
+    if os.path.exists("/sys/fs/cgroup/cgroup.controllers"):
+        path = f"/sys/fs/cgroup/{runsc.cgroup_prefix}/{sid}/{name}"
+    else:
+        path = f"/sys/fs/cgroup/{controller}/{runsc.cgroup_prefix}/{sid}/{name}"
+    with open(path) as f:
+        return f.read()
+
+
+def cgroup_procs(runsc, sid):
+    return sorted(int(x) for x in cgroup_file(runsc, sid, "memory", "cgroup.procs").split())
