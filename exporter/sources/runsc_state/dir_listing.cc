@@ -20,11 +20,16 @@ EntryType TypeFromMode(mode_t mode) {
 
 EntryType EntryTypeOf(int dir_fd, const dirent* d) {
   switch (d->d_type) {
-    case DT_REG: return EntryType::kRegular;
-    case DT_DIR: return EntryType::kDirectory;
-    case DT_LNK: return EntryType::kSymlink;
-    case DT_UNKNOWN: break;
-    default: return EntryType::kOther;
+    case DT_REG:
+      return EntryType::kRegular;
+    case DT_DIR:
+      return EntryType::kDirectory;
+    case DT_LNK:
+      return EntryType::kSymlink;
+    case DT_UNKNOWN:
+      break;
+    default:
+      return EntryType::kOther;
   }
   struct stat st;
   if (::fstatat(dir_fd, d->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) return EntryType::kGone;
@@ -87,6 +92,9 @@ StatusOr<std::vector<DirEntry>> ListDir(int dir_fd, size_t max_entries, bool* tr
 
 StatusOr<UniqueFd> OpenDir(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  // ENOTDIR would map to kNotFound, which callers treat as "not created yet";
+  // a configured root that is a file is a misconfiguration worth reporting.
+  if (fd < 0 && errno == ENOTDIR) return InvalidError(path + " is not a directory");
   if (fd < 0) return ErrnoError(errno, "open " + path);
   return UniqueFd(fd);
 }

@@ -38,8 +38,7 @@ std::string ProcPath(const std::string& proc_root, int64_t pid, const char* file
 bool IsSentryCmdline(std::string_view cmdline, std::string_view sandbox_id) {
   const std::vector<std::string_view> args = SplitArgs(cmdline);
   if (args.size() < 2 || sandbox_id.empty()) return false;
-  return args.front().find("runsc-sandbox") != std::string_view::npos &&
-         args.back() == sandbox_id;
+  return args.front().find("runsc-sandbox") != std::string_view::npos && args.back() == sandbox_id;
 }
 
 bool IsGoferCmdline(std::string_view cmdline) {
@@ -69,13 +68,17 @@ StatusOr<uint64_t> CheckSentry(const std::string& proc_root, int64_t pid,
                                std::string_view sandbox_id) {
   if (pid <= 0) return NotFoundError("no sandbox pid in state file");
   StatusOr<std::string> stat = ReadFileBounded(ProcPath(proc_root, pid, "stat"), kMaxStatBytes);
+  if (!stat.ok() && stat.status().reason() == Reason::kNotFound) {
+    return NotFoundError("sentry pid " + std::to_string(pid) + " of sandbox " +
+                         std::string(sandbox_id) + " is gone (stale state file)");
+  }
   if (!stat.ok()) return stat.status();
   StatusOr<std::string> cmdline =
       ReadFileBounded(ProcPath(proc_root, pid, "cmdline"), kMaxCmdlineBytes);
   if (!cmdline.ok() && cmdline.status().reason() != Reason::kTooLarge) return cmdline.status();
   if (!cmdline.ok() || !IsSentryCmdline(*cmdline, sandbox_id)) {
     return NotFoundError("pid " + std::to_string(pid) + " is not the sentry of sandbox " +
-                         std::string(sandbox_id) + " (stale state file, pid reused)");
+                         std::string(sandbox_id) + " (stale state file: exited or pid reused)");
   }
   uint64_t start_time = 0;
   if (!ParseStatStartTime(*stat, &start_time)) {

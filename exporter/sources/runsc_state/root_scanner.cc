@@ -173,8 +173,7 @@ void RootScanner::ScanRoot(const Root& root, ScanState* state) {
     }
     if (e.type == EntryType::kGone) continue;  // deleted since the listing
     if (e.type != EntryType::kRegular) {
-      Report(InvalidError("state file is not a regular file (symlinks are not followed)"),
-             subject);
+      Report(InvalidError("state file is not a regular file (symlinks are not followed)"), subject);
       continue;
     }
     if (++files > options_.max_files_per_root) {

@@ -199,8 +199,7 @@ StatusOr<ParsedStateFile> ParseStateFile(std::string_view text) {
   return out;
 }
 
-bool SplitStateFileName(std::string_view name, std::string* container_id,
-                        std::string* sandbox_id) {
+bool SplitStateFileName(std::string_view name, std::string* container_id, std::string* sandbox_id) {
   if (!name.ends_with(kStateSuffix)) return false;
   name.remove_suffix(kStateSuffix.size());
   const size_t sep = name.find(kSandboxSep);

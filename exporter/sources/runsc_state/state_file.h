@@ -59,11 +59,11 @@ struct ParsedStateFile {
   int64_t gofer_pid = 0;     // "goferPid"; 0 when absent/invalid
   std::string created_at;    // "createdAt" (RFC3339), unvalidated but bounded
   CriAnnotations annotations;
-  CgroupRef cgroup;                 // "sandbox.cgroup"
-  std::string control_socket_path;  // "sandbox.controlSocketPath" (>= 20230920)
+  CgroupRef cgroup;                                    // "sandbox.cgroup"
+  std::string control_socket_path;                     // "sandbox.controlSocketPath" (>= 20230920)
   std::map<std::string, std::string> metric_metadata;  // "metricMetadata" (>= 20230130)
-  std::string pod_name;       // top-level "podName" (newer releases)
-  std::string pod_namespace;  // top-level "namespace" (newer releases)
+  std::string pod_name;                                // top-level "podName" (newer releases)
+  std::string pod_namespace;                           // top-level "namespace" (newer releases)
 };
 
 // Parses and validates one state file's contents. Errors: kParse (malformed
@@ -74,8 +74,7 @@ StatusOr<ParsedStateFile> ParseStateFile(std::string_view json);
 // Splits a directory entry name `<container-id>_sandbox:<sandbox-id>.state`.
 // Returns false (quietly: other files live in a root) when the name does not
 // have that shape; ids are returned unvalidated, the caller checks them.
-bool SplitStateFileName(std::string_view name, std::string* container_id,
-                        std::string* sandbox_id);
+bool SplitStateFileName(std::string_view name, std::string* container_id, std::string* sandbox_id);
 
 // Checks a host path from a state file: absolute, <= kMaxCgroupPathBytes, no
 // NUL, no "." or ".." component. Exposed for tests.

@@ -35,6 +35,7 @@ class WaitBudget {
   explicit WaitBudget(std::chrono::microseconds total) : remaining_(total) {}
   // Sleeps for `d` if the budget allows; returns false (no sleep) otherwise.
   bool Sleep(std::chrono::microseconds d);
+  std::chrono::microseconds remaining() const { return remaining_; }
 
  private:
   std::chrono::microseconds remaining_;
