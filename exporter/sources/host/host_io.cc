@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -44,11 +45,17 @@ StatusOr<UniqueFd> OpenDirBeneath(int dir_fd, std::string_view rel) {
     if (comp == "." || comp == "..") return InvalidError("path has a . or .. component");
     int fd = ::openat(current.get(), comp.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) {
-      // O_NOFOLLOW|O_DIRECTORY on a symlink yields ELOOP or ENOTDIR; both mean
-      // "not a real directory here", which for a cgroup path is an attack or a
-      // mistake, never something to follow.
-      if (errno == ELOOP) return InvalidError("symlink in path: " + comp);
-      return ErrnoError(errno, "open " + comp);
+      const int err = errno;
+      // O_NOFOLLOW|O_DIRECTORY on a symlink fails with ELOOP or ENOTDIR: tell
+      // a planted symlink (an attack, or a mistake: never followed) from a
+      // plain file.
+      struct stat st {};
+      if ((err == ELOOP || err == ENOTDIR) &&
+          ::fstatat(current.get(), comp.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+          S_ISLNK(st.st_mode)) {
+        return InvalidError("symlink in path: " + comp);
+      }
+      return ErrnoError(err, "open " + comp);
     }
     current = UniqueFd(fd);
   }

@@ -16,7 +16,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "exporter/common/status.h"
@@ -34,9 +37,9 @@ struct ProcReaderOptions {
   // drop when a thread exits (a counter reset to Prometheus). false: report
   // the leader's counts only (one read instead of one per thread).
   bool sum_thread_ctxt_switches = true;
-  size_t max_threads = 4096;       // threads summed per process
-  size_t max_descendants = 4096;   // stub processes per sandbox
-  int max_depth = 8;               // stub generations below the sentry
+  size_t max_threads = 4096;      // threads summed per process
+  size_t max_descendants = 4096;  // stub processes per sandbox
+  int max_depth = 8;              // stub generations below the sentry
 };
 
 // One process of a sandbox as found by FindSandboxProcesses().
@@ -47,6 +50,7 @@ struct ProcessRef {
   bool operator==(const ProcessRef&) const = default;
 };
 
+// Stateless apart from its options: safe to share between threads.
 class ProcReader {
  public:
   explicit ProcReader(std::string proc_root = "/proc");
@@ -65,6 +69,10 @@ class ProcReader {
   // or reused sentry contributes neither itself nor descendants.
   std::vector<ProcessRef> FindSandboxProcesses(const SandboxInfo& sandbox) const;
 
+  // The argv of one process incarnation: kNotFound when it is gone or (with
+  // expected_start_time != 0) the pid now belongs to another process.
+  StatusOr<std::vector<std::string>> ReadCmdline(int64_t pid, uint64_t expected_start_time) const;
+
   // FindSandboxProcesses + Read for each, in that order (sentry first).
   // Vanished processes are skipped; other failures are appended to `errors`
   // (when not null) and the process is skipped.
@@ -74,13 +82,14 @@ class ProcReader {
   const ProcReaderOptions& options() const { return options_; }
 
  private:
-  // Start time of a live, non-zombie process, or kNotFound.
+  // stat of a live, non-zombie process, or kNotFound.
   StatusOr<ProcStat> ReadStat(int64_t pid) const;
-  bool IsGofer(int64_t pid) const;
-  ProcessRole ClassifyDescendant(int64_t pid) const;
+  bool HasSubcommand(int64_t pid, std::string_view subcommand) const;
+  std::optional<ProcessRole> ClassifyDescendant(int64_t pid) const;
+  StatusOr<uint64_t> SumContextSwitches(int proc_dir_fd, uint64_t* nonvoluntary) const;
   std::vector<int64_t> ChildrenOf(int64_t pid) const;
   void AddDescendants(int64_t sentry, std::vector<ProcessRef>* out,
-                      std::vector<int64_t>* seen) const;
+                      std::unordered_set<int64_t>* seen) const;
 
   ProcReaderOptions options_;
   double ticks_per_second_;

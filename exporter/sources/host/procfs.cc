@@ -82,13 +82,12 @@ StatusOr<ProcStat> ParseProcStat(std::string_view text) {
   auto field = [&](size_t n) { return f[n - kFieldState]; };
   if (field(kFieldState).size() != 1) return ParseError("stat: bad state");
   st.state = field(kFieldState)[0];
-  bool ok = ParseInt64(field(kFieldPpid), &st.ppid) &&
-            ParseUint64(field(kFieldMinflt), &st.minflt) &&
-            ParseUint64(field(kFieldMajflt), &st.majflt) &&
-            ParseUint64(field(kFieldUtime), &st.utime) &&
-            ParseUint64(field(kFieldStime), &st.stime) &&
-            ParseUint64(field(kFieldNumThreads), &st.num_threads) &&
-            ParseUint64(field(kFieldStartTime), &st.starttime);
+  bool ok =
+      ParseInt64(field(kFieldPpid), &st.ppid) && ParseUint64(field(kFieldMinflt), &st.minflt) &&
+      ParseUint64(field(kFieldMajflt), &st.majflt) && ParseUint64(field(kFieldUtime), &st.utime) &&
+      ParseUint64(field(kFieldStime), &st.stime) &&
+      ParseUint64(field(kFieldNumThreads), &st.num_threads) &&
+      ParseUint64(field(kFieldStartTime), &st.starttime);
   // ParseUint64 tolerates surrounding whitespace; an empty field means two
   // adjacent spaces, i.e. not the kernel's format.
   for (std::string_view v : f) ok = ok && !v.empty();

@@ -17,16 +17,16 @@ namespace gvisor_exporter {
 // For a thread-group leader read via /proc/<pid>/stat, faults and times are
 // summed over all live threads of the process (and its reaped threads).
 struct ProcStat {
-  int64_t pid = 0;            // 1
-  std::string comm;           // 2, without the parentheses
-  char state = '?';           // 3
-  int64_t ppid = 0;           // 4
-  uint64_t minflt = 0;        // 10
-  uint64_t majflt = 0;        // 12
-  uint64_t utime = 0;         // 14
-  uint64_t stime = 0;         // 15
-  uint64_t num_threads = 0;   // 20
-  uint64_t starttime = 0;     // 22, ticks since boot: identifies a pid incarnation
+  int64_t pid = 0;           // 1
+  std::string comm;          // 2, without the parentheses
+  char state = '?';          // 3
+  int64_t ppid = 0;          // 4
+  uint64_t minflt = 0;       // 10
+  uint64_t majflt = 0;       // 12
+  uint64_t utime = 0;        // 14
+  uint64_t stime = 0;        // 15
+  uint64_t num_threads = 0;  // 20
+  uint64_t starttime = 0;    // 22, ticks since boot: identifies a pid incarnation
 };
 
 // Parses /proc/<pid>/stat. comm may contain spaces, '(' and ')' (it is chosen

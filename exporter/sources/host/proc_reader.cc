@@ -1,0 +1,252 @@
+#include "exporter/sources/host/proc_reader.h"
+
+#include <unistd.h>
+
+#include <deque>
+#include <utility>
+
+#include "exporter/common/file_util.h"
+#include "exporter/sources/host/cmdline.h"
+#include "exporter/sources/host/host_io.h"
+
+namespace gvisor_exporter {
+
+namespace {
+
+// Generous bounds: real files are 150-1500 bytes.
+constexpr size_t kMaxStatBytes = 4096;
+constexpr size_t kMaxStatusBytes = 16384;
+constexpr size_t kMaxSmapsRollupBytes = 16384;
+constexpr size_t kMaxChildrenBytes = 65536;
+constexpr size_t kMaxCmdlineBytes = 128 * 1024;
+
+std::string PidDir(const std::string& proc_root, int64_t pid) {
+  return proc_root + "/" + std::to_string(pid);
+}
+
+bool IsDead(char state) { return state == 'Z' || state == 'X' || state == 'x'; }
+
+// "123 456 " -> {123, 456}; anything else is skipped.
+std::vector<int64_t> ParsePidList(std::string_view text) {
+  std::vector<int64_t> out;
+  while (!text.empty()) {
+    size_t sp = text.find_first_of(" \n");
+    int64_t pid = 0;
+    if (host_io::ParsePid(text.substr(0, sp), &pid)) out.push_back(pid);
+    if (sp == std::string_view::npos) break;
+    text.remove_prefix(sp + 1);
+  }
+  return out;
+}
+
+}  // namespace
+
+ProcReader::ProcReader(std::string proc_root)
+    : ProcReader(ProcReaderOptions{.proc_root = std::move(proc_root)}) {}
+
+ProcReader::ProcReader(ProcReaderOptions options) : options_(std::move(options)) {
+  long hz = ::sysconf(_SC_CLK_TCK);
+  ticks_per_second_ = hz > 0 ? static_cast<double>(hz) : 100.0;
+}
+
+StatusOr<ProcStat> ProcReader::ReadStat(int64_t pid) const {
+  StatusOr<std::string> text =
+      ReadFileBounded(PidDir(options_.proc_root, pid) + "/stat", kMaxStatBytes, true);
+  if (!text.ok()) return text.status();
+  StatusOr<ProcStat> st = ParseProcStat(*text);
+  if (st.ok() && IsDead(st->state)) return NotFoundError("process exited");
+  return st;
+}
+
+StatusOr<uint64_t> ProcReader::SumContextSwitches(int proc_dir_fd, uint64_t* nonvoluntary) const {
+  std::vector<int64_t> tids = {0};  // 0: the leader's own status file
+  if (options_.sum_thread_ctxt_switches) {
+    StatusOr<std::vector<int64_t>> listed =
+        host_io::ListNumericEntries(proc_dir_fd, "task", options_.max_threads);
+    if (!listed.ok()) return listed.status();
+    tids = std::move(listed).value();
+  }
+  uint64_t vol = 0, nonvol = 0;
+  size_t read = 0;
+  for (int64_t tid : tids) {
+    const std::string rel = tid == 0 ? "status" : "task/" + std::to_string(tid) + "/status";
+    StatusOr<std::string> text = host_io::ReadAt(proc_dir_fd, rel, kMaxStatusBytes);
+    if (!text.ok() && text.status().reason() == Reason::kNotFound) continue;  // thread exited
+    if (!text.ok()) return text.status();
+    StatusOr<ProcStatus> st = ParseProcStatus(*text);
+    if (!st.ok()) return st.status();
+    if (!st->voluntary_ctxt_switches || !st->nonvoluntary_ctxt_switches) {
+      return ParseError("status: no ctxt_switches in " + rel);
+    }
+    vol += *st->voluntary_ctxt_switches;
+    nonvol += *st->nonvoluntary_ctxt_switches;
+    ++read;
+  }
+  if (read == 0) return NotFoundError("no live threads");
+  *nonvoluntary = nonvol;
+  return vol;
+}
+
+StatusOr<HostProcess> ProcReader::Read(int64_t pid, ProcessRole role,
+                                       uint64_t expected_start_time) const {
+  if (pid <= 0) return InvalidError("bad pid " + std::to_string(pid));
+  // Every file is read through this one directory fd: if the pid is reused
+  // midway, the reads fail (ESRCH) rather than mix two processes.
+  StatusOr<host_io::UniqueFd> dir = host_io::OpenDir(PidDir(options_.proc_root, pid));
+  if (!dir.ok()) return dir.status();
+  const int fd = dir->get();
+
+  StatusOr<std::string> stat_text = host_io::ReadAt(fd, "stat", kMaxStatBytes);
+  if (!stat_text.ok()) return stat_text.status();
+  StatusOr<ProcStat> st = ParseProcStat(*stat_text);
+  if (!st.ok()) return st.status();
+  if (IsDead(st->state)) return NotFoundError("process " + std::to_string(pid) + " exited");
+  if (expected_start_time != 0 && st->starttime != expected_start_time) {
+    return NotFoundError("pid " + std::to_string(pid) + " was reused");
+  }
+
+  StatusOr<std::string> smaps_text = host_io::ReadAt(fd, "smaps_rollup", kMaxSmapsRollupBytes);
+  if (!smaps_text.ok()) return smaps_text.status();
+  // A process whose mm is gone (exiting) reads as an empty file.
+  if (smaps_text->empty()) return NotFoundError("process " + std::to_string(pid) + " exiting");
+  StatusOr<SmapsRollup> smaps = ParseSmapsRollup(*smaps_text);
+  if (!smaps.ok()) return smaps.status();
+
+  uint64_t nonvol = 0;
+  StatusOr<uint64_t> vol = SumContextSwitches(fd, &nonvol);
+  if (!vol.ok()) return vol.status();
+
+  HostProcess p;
+  p.pid = pid;
+  p.role = role;
+  p.rss_bytes = smaps->rss;
+  p.pss_bytes = smaps->pss;
+  p.pss_anon_bytes = smaps->pss_anon.value_or(0);
+  p.pss_file_bytes = smaps->pss_file.value_or(0);
+  p.pss_shmem_bytes = smaps->pss_shmem.value_or(0);
+  p.cpu_user_seconds = static_cast<double>(st->utime) / ticks_per_second_;
+  p.cpu_system_seconds = static_cast<double>(st->stime) / ticks_per_second_;
+  p.threads = st->num_threads;
+  p.voluntary_ctxt_switches = *vol;
+  p.nonvoluntary_ctxt_switches = nonvol;
+  p.minor_faults = st->minflt;
+  p.major_faults = st->majflt;
+  return p;
+}
+
+StatusOr<std::vector<std::string>> ProcReader::ReadCmdline(int64_t pid,
+                                                           uint64_t expected_start_time) const {
+  if (pid <= 0) return InvalidError("bad pid " + std::to_string(pid));
+  // stat and cmdline through one directory fd: both describe the same process.
+  StatusOr<host_io::UniqueFd> dir = host_io::OpenDir(PidDir(options_.proc_root, pid));
+  if (!dir.ok()) return dir.status();
+  StatusOr<std::string> stat_text = host_io::ReadAt(dir->get(), "stat", kMaxStatBytes);
+  if (!stat_text.ok()) return stat_text.status();
+  StatusOr<ProcStat> st = ParseProcStat(*stat_text);
+  if (!st.ok()) return st.status();
+  if (IsDead(st->state) || (expected_start_time != 0 && st->starttime != expected_start_time)) {
+    return NotFoundError("process " + std::to_string(pid) + " is gone");
+  }
+  StatusOr<std::string> raw = host_io::ReadAt(dir->get(), "cmdline", kMaxCmdlineBytes);
+  if (!raw.ok()) return raw.status();
+  return SplitCmdline(*raw);
+}
+
+bool ProcReader::HasSubcommand(int64_t pid, std::string_view subcommand) const {
+  StatusOr<std::vector<std::string>> argv = ReadCmdline(pid, 0);
+  if (!argv.ok()) return false;
+  size_t i = SubcommandIndex(*argv);
+  return i < argv->size() && (*argv)[i] == subcommand;
+}
+
+std::optional<ProcessRole> ProcReader::ClassifyDescendant(int64_t pid) const {
+  StatusOr<std::vector<std::string>> argv = ReadCmdline(pid, 0);
+  if (!argv.ok()) {
+    // Gone: not part of the sandbox any more. Otherwise (e.g. permission)
+    // still count it: it is in the sandbox's process tree.
+    if (argv.status().reason() == Reason::kNotFound) return std::nullopt;
+    return ProcessRole::kStub;
+  }
+  return argv->empty() ? ProcessRole::kStub : ProcessRole::kOther;
+}
+
+std::vector<int64_t> ProcReader::ChildrenOf(int64_t pid) const {
+  std::vector<int64_t> out;
+  StatusOr<host_io::UniqueFd> dir = host_io::OpenDir(PidDir(options_.proc_root, pid));
+  if (!dir.ok()) return out;
+  StatusOr<std::vector<int64_t>> tids =
+      host_io::ListNumericEntries(dir->get(), "task", options_.max_threads);
+  if (!tids.ok()) return out;
+  for (int64_t tid : *tids) {
+    StatusOr<std::string> text =
+        host_io::ReadAt(dir->get(), "task/" + std::to_string(tid) + "/children", kMaxChildrenBytes);
+    if (!text.ok()) continue;  // thread exited, or a kernel without CONFIG_PROC_CHILDREN
+    for (int64_t child : ParsePidList(*text)) out.push_back(child);
+  }
+  return out;
+}
+
+void ProcReader::AddDescendants(int64_t sentry, std::vector<ProcessRef>* out,
+                                std::unordered_set<int64_t>* seen) const {
+  std::deque<std::pair<int64_t, int>> queue = {{sentry, 0}};
+  size_t added = 0;
+  while (!queue.empty() && added < options_.max_descendants) {
+    auto [pid, depth] = queue.front();
+    queue.pop_front();
+    if (depth >= options_.max_depth) continue;
+    for (int64_t child : ChildrenOf(pid)) {
+      if (added >= options_.max_descendants) break;
+      if (!seen->insert(child).second) continue;
+      std::optional<ProcessRole> role = ClassifyDescendant(child);
+      if (!role) continue;
+      out->push_back(ProcessRef{child, *role, ""});
+      ++added;
+      queue.emplace_back(child, depth + 1);
+    }
+  }
+}
+
+std::vector<ProcessRef> ProcReader::FindSandboxProcesses(const SandboxInfo& sandbox) const {
+  std::vector<ProcessRef> out;
+  std::unordered_set<int64_t> seen;
+  bool sentry_alive = false;
+  if (sandbox.pid > 0) {
+    StatusOr<ProcStat> st = ReadStat(sandbox.pid);
+    sentry_alive = st.ok() && (sandbox.pid_start_time != 0 ? st->starttime == sandbox.pid_start_time
+                                                           : HasSubcommand(sandbox.pid, "boot"));
+  }
+  if (sentry_alive) {
+    out.push_back(ProcessRef{sandbox.pid, ProcessRole::kSentry, ""});
+    seen.insert(sandbox.pid);
+  }
+  // Gofers have no start time in the state file: a gofer pid is trusted only
+  // while it runs `runsc gofer` (cheap: one ~200-byte read per container).
+  for (const ContainerInfo& c : sandbox.containers) {
+    if (c.gofer_pid <= 0 || seen.count(c.gofer_pid)) continue;
+    if (!HasSubcommand(c.gofer_pid, "gofer")) continue;
+    seen.insert(c.gofer_pid);
+    out.push_back(ProcessRef{c.gofer_pid, ProcessRole::kGofer, c.id});
+  }
+  if (sentry_alive) AddDescendants(sandbox.pid, &out, &seen);
+  return out;
+}
+
+std::vector<HostProcess> ProcReader::ReadSandbox(const SandboxInfo& sandbox,
+                                                 std::vector<Status>* errors) const {
+  std::vector<HostProcess> out;
+  for (const ProcessRef& ref : FindSandboxProcesses(sandbox)) {
+    const uint64_t start = ref.role == ProcessRole::kSentry ? sandbox.pid_start_time : 0;
+    StatusOr<HostProcess> p = Read(ref.pid, ref.role, start);
+    if (!p.ok()) {
+      if (p.status().reason() != Reason::kNotFound && errors != nullptr) {
+        errors->push_back(p.status().WithContext("pid " + std::to_string(ref.pid)));
+      }
+      continue;
+    }
+    p->container_id = ref.container_id;
+    out.push_back(std::move(p).value());
+  }
+  return out;
+}
+
+}  // namespace gvisor_exporter
