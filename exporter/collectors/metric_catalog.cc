@@ -48,8 +48,8 @@ const MetricDef kSandboxPids{
     "In-sandbox usage"};
 const MetricDef kContainerCpu{
     "gvisor_container_cpu_seconds_total", MetricType::Counter,
-    "CPU time of a container's tasks as accounted by the sentry (10 ms granularity); over the CLI "
-    "path it is runsc's cgroup-derived figure.",
+    "CPU time of a container's tasks as accounted by the sentry (10 ms granularity). Absent when "
+    "the CLI path served the sandbox (runsc's CLI only has a cgroup-derived split).",
     {SB, "container"}, "In-sandbox usage"};
 const MetricDef kSandboxCpu{
     "gvisor_sandbox_cpu_seconds_total", MetricType::Counter,

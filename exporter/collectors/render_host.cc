@@ -50,6 +50,9 @@ void RenderHostCost(const NodeSnapshot& snap, Families* out) {
       for (size_t r = 0; r < kRoles.size(); ++r) {
         const std::string role = ProcessRoleName(kRoles[r]);
         const RoleTotals& x = t[r];
+        // sentry/gofer/stub series always exist (stable series); the rare,
+        // short-lived "other" helpers only while one runs.
+        if (kRoles[r] == ProcessRole::kOther && x.processes == 0) continue;
         const auto lr = With(l, {role});
         procs.Add(lr, static_cast<double>(x.processes));
         pss.Add(lr, static_cast<double>(x.pss));

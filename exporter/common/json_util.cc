@@ -36,6 +36,9 @@ size_t JsonNestingDepth(std::string_view text, size_t limit) {
 }
 
 StatusOr<nlohmann::json> ParseJson(std::string_view text, size_t max_depth) {
+  // nlohmann stops at a NUL byte and would accept "{...}\0garbage": no JSON
+  // text we read may contain one (it must be escaped inside strings).
+  if (text.find('\0') != std::string_view::npos) return ParseError("NUL byte in JSON text");
   if (JsonNestingDepth(text, max_depth) > max_depth) {
     return TooLargeError("JSON nested deeper than " + std::to_string(max_depth));
   }

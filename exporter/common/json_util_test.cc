@@ -40,6 +40,7 @@ TEST(JsonUtilTest, RejectsGarbageAndTrailingData) {
   EXPECT_EQ(ParseJson("{} {}").status().reason(), Reason::kParse);
   EXPECT_EQ(ParseJson("").status().reason(), Reason::kParse);
   EXPECT_EQ(ParseJson(std::string("\xff\xfe", 2)).status().reason(), Reason::kParse);
+  EXPECT_EQ(ParseJson(std::string("{\"a\":1}\0garbage", 15)).status().reason(), Reason::kParse);
 }
 
 }  // namespace

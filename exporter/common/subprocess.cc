@@ -245,8 +245,7 @@ StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv,
   }
   result.stdout_data = std::move(s.out_data);
   result.stderr_data = std::move(s.err_data);
-  result.duration =
-      std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
+  result.duration = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
   return result;
 }
 

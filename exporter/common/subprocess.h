@@ -19,8 +19,8 @@
 namespace gvisor_exporter {
 
 struct CommandResult {
-  int exit_code = -1;     // 0..255 when the child exited, -1 when killed by a signal
-  int term_signal = 0;    // the signal that ended the child, 0 when it exited
+  int exit_code = -1;   // 0..255 when the child exited, -1 when killed by a signal
+  int term_signal = 0;  // the signal that ended the child, 0 when it exited
   std::string stdout_data;
   std::string stderr_data;
   std::chrono::microseconds duration{0};  // spawn to reap

@@ -209,8 +209,11 @@ StatusOr<nlohmann::json> UrpcConnection::Call(std::string_view method, const nlo
   Status st;
   if (fd_ < 0) st = Connect(deadline);
   if (st.ok()) st = SendAll(EncodeUrpcRequest(method, arg), deadline);
-  StatusOr<std::string> reply = st;
-  if (st.ok()) reply = ReceiveReply(deadline);
+  if (!st.ok()) {
+    Close();
+    return st.WithContext(context);
+  }
+  StatusOr<std::string> reply = ReceiveReply(deadline);
   if (!reply.ok()) {
     Close();  // the stream is out of sync (or gone): start afresh next time
     return reply.status().WithContext(context);

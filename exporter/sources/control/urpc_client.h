@@ -8,17 +8,18 @@
 
 #include <chrono>
 #include <cstddef>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 #include "exporter/common/status.h"
 
 namespace gvisor_exporter {
 
 // Where a control socket lives: an abstract name (runsc < 20230920) or a
-// filesystem path (newer runsc, `<root>/runsc-<id>.sock`).
+// filesystem path (newer runsc, `<root>/runsc-<id>.sock`). Abstract names are
+// per network namespace: the exporter must run in the host's (hostNetwork).
+// The server accepts peers with uid 0 or its own uid.
 class SocketAddress {
  public:
   // `name` is used verbatim after the leading NUL: runsc's name carries a

@@ -56,6 +56,9 @@ JsonValueScanner::State JsonValueScanner::Feed(std::string_view chunk) {
 }
 
 StatusOr<nlohmann::json> ParseUrpcReply(std::string_view text, size_t max_depth) {
+  // nlohmann stops at a NUL byte as if the input ended there; JSON text never
+  // contains one, so reject it rather than ignore what follows.
+  if (text.find('\0') != std::string_view::npos) return ParseError("NUL byte in urpc reply");
   StatusOr<nlohmann::json> parsed = ParseJson(text, max_depth);
   if (!parsed.ok()) return parsed.status().WithContext("urpc reply");
   nlohmann::json& reply = *parsed;

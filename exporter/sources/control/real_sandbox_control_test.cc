@@ -1,0 +1,111 @@
+// Against a REAL runsc sandbox (root + runsc required, else skipped).
+#include <dirent.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <string>
+
+#include "exporter/sources/control/control_client.h"
+#include "exporter/sources/control/real_sandbox.h"
+#include "exporter/sources/control/urpc_client.h"
+#include "exporter/sources/control/usage_parser.h"
+
+namespace gvisor_exporter {
+namespace {
+
+using testing::RealSandboxEnv;
+
+int CountOpenFds() {
+  int n = 0;
+  DIR* d = opendir("/proc/self/fd");
+  while (dirent* e = readdir(d)) n += e->d_name[0] != '.';
+  closedir(d);
+  return n - 1;
+}
+
+class RealSandboxControlTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (std::string why = RealSandboxEnv::Unavailable(); !why.empty()) GTEST_SKIP() << why;
+    env_ = std::make_unique<RealSandboxEnv>();
+    id_ = RealSandboxEnv::UniqueId();
+    Status st = env_->Start(id_, {"/bin/sleep", "1000"});
+    ASSERT_TRUE(st.ok()) << st.ToString();
+  }
+
+  std::unique_ptr<RealSandboxEnv> env_;
+  std::string id_;
+};
+
+TEST_F(RealSandboxControlTest, CollectAgreesWithTheCliAndFailsClearlyOnceGone) {
+  ControlSocketClient client;
+  const SandboxInfo sb = env_->Info(id_);
+  auto full = client.Collect(sb, true);
+  ASSERT_TRUE(full.ok()) << full.status().ToString();
+  EXPECT_EQ(full->path, StatsPath::kControlSocket);
+  EXPECT_TRUE(full->memory->full);
+  EXPECT_GT(full->memory->total, 0u);
+  EXPECT_EQ(full->pids, 1u);  // sleep
+  EXPECT_EQ(full->container_cpu_ns.count(id_), 1u);
+
+  auto usage = env_->Runsc({"usage", id_});
+  ASSERT_TRUE(usage.ok()) << usage.status().ToString();
+  auto cli_memory = ParseUsageOutput(*usage, false);
+  ASSERT_TRUE(cli_memory.ok());
+  auto events = env_->Runsc({"events", "-stats", id_});
+  ASSERT_TRUE(events.ok());
+  auto cli_events = ParseEventsStatsOutput(*events);
+  ASSERT_TRUE(cli_events.ok());
+
+  auto quick = client.Collect(sb, false);
+  ASSERT_TRUE(quick.ok()) << quick.status().ToString();
+  // An idle sleep sandbox does not move: the same numbers exactly.
+  EXPECT_EQ(quick->memory->total, cli_memory->total);
+  EXPECT_EQ(full->memory->total, cli_memory->total);
+  EXPECT_EQ(quick->memory->mapped, cli_memory->mapped);
+  EXPECT_EQ(quick->pids, (*cli_events)[0].pids);
+  EXPECT_TRUE(client.connected(ControlSocketClient::Key(sb)));
+
+  env_->Destroy(id_);
+  auto gone = client.Collect(sb, false);
+  ASSERT_FALSE(gone.ok());
+  EXPECT_EQ(gone.status().reason(), Reason::kUnavailable) << gone.status().ToString();
+  EXPECT_NE(gone.status().message().find(id_), std::string::npos);
+  EXPECT_FALSE(client.connected(ControlSocketClient::Key(sb)));
+  client.Retain({});
+  EXPECT_EQ(client.pool_size(), 0u);
+}
+
+// Usage.UsageFD really passes two memfds: the client must close them.
+TEST_F(RealSandboxControlTest, FdsFromARealSentryAreClosed) {
+  UrpcConnection conn(SocketAddress::ForRunscSandbox(id_));
+  ASSERT_TRUE(conn.Call("Usage.Collect", {{"Full", false}}).ok());
+  const int before = CountOpenFds();
+  for (int i = 0; i < 5; ++i) {
+    auto r = conn.Call("Usage.UsageFD", {{"Version", 1}});
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+  }
+  EXPECT_EQ(CountOpenFds(), before);
+  // An error reply from the real sentry keeps the connection.
+  auto bad = conn.Call("Usage.UsageFD", nlohmann::json::object());
+  EXPECT_EQ(bad.status().reason(), Reason::kRemote);
+  EXPECT_TRUE(conn.connected());
+}
+
+// The persistent-connection cost the exporter pays per sandbox and poll.
+TEST_F(RealSandboxControlTest, PersistentCollectIsCheap) {
+  ControlSocketClient client;
+  const SandboxInfo sb = env_->Info(id_);
+  ASSERT_TRUE(client.Collect(sb, false).ok());
+  constexpr int kCalls = 200;
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < kCalls; ++i) ASSERT_TRUE(client.Collect(sb, false).ok());
+  const auto per_call = (std::chrono::steady_clock::now() - start) / kCalls;
+  RecordProperty("collect_us", std::to_string(per_call / std::chrono::microseconds(1)));
+  std::printf("persistent Collect (Event + Usage.Collect): %.3f ms\n",
+              std::chrono::duration<double, std::milli>(per_call).count());
+  EXPECT_LT(per_call, std::chrono::milliseconds(5));
+}
+
+}  // namespace
+}  // namespace gvisor_exporter
