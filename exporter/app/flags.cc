@@ -93,6 +93,7 @@ StatusOr<Flags> ParseFlags(const std::vector<std::string>& args) {
   };
   const std::map<std::string, bool*> bools = {
       {"runsc.cli-fallback", &f.cli_fallback}, {"collector.memory.full", &f.memory_full},
+      {"collector.host", &f.host},
       {"print-metrics-doc", &f.print_metrics_doc}, {"version", &f.version}, {"help", &f.help}};
 
   for (size_t i = 0; i < args.size(); ++i) {
@@ -152,6 +153,8 @@ Per-node Prometheus exporter for gVisor (runsc) sandboxes.
   --poll.concurrency=4           sandboxes read in parallel
   --[no-]collector.memory.full   fill every in-sandbox memory category (Usage.Collect Full;
                                  default on); off: only Total, Mapped and Unknown
+  --[no-]collector.host           host cost of each sandbox: its processes (smaps_rollup, stat,
+                                 per-thread status) and cgroup, and the overhead (default on)
   --path.procfs=/proc  --path.cgroupfs=/sys/fs/cgroup  --path.devfs=/dev
   --print-metrics-doc            print the metric reference (METRICS.md) and exit
   --version                      print the version and exit

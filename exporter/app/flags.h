@@ -25,6 +25,7 @@ struct Flags {
   std::chrono::milliseconds poll_interval{5000};
   int poll_concurrency = 4;
   bool memory_full = true;
+  bool host = true;  // host processes + cgroup + overhead
   std::string procfs = "/proc";
   std::string cgroupfs = "/sys/fs/cgroup";
   std::string devfs = "/dev";

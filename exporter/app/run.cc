@@ -69,6 +69,7 @@ int RunExporter(int argc, char** argv) {
   poll_options.interval = flags->poll_interval;
   poll_options.concurrency = flags->poll_concurrency;
   poll_options.cli_fallback = flags->cli_fallback;
+  poll_options.host = flags->host;
   Poller poller(poll_options, MakeRealSources(*flags, &errors), &store, &errors);
 
   auto collector = std::make_shared<SnapshotCollector>(&store, &errors);

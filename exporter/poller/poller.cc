@@ -60,6 +60,12 @@ SandboxSnapshot Poller::ReadSandbox(const SandboxInfo& info,
   }
   if (usage.ok()) s.usage = std::move(usage).value();
 
+  if (!options_.host) {
+    auto platform = Timed("platform", health, [&] { return sources_.host->Platform(info); });
+    if (platform.ok()) s.platform = std::move(platform).value();
+    s.poll_duration_seconds = SecondsSince(t0);
+    return s;
+  }
   auto procs = Timed("procfs", health, [&] { return sources_.host->Processes(info); });
   if (procs.ok()) {
     s.processes = std::move(procs).value();

@@ -22,6 +22,7 @@ struct PollerOptions {
   int concurrency = 4;                              // sandboxes read in parallel
   std::chrono::milliseconds node_probe_interval{600000};  // runsc version / KVM
   bool cli_fallback = true;
+  bool host = true;  // host processes + cgroup (--[no-]collector.host)
 };
 
 struct PollerSources {

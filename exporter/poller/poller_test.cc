@@ -158,6 +158,21 @@ TEST(PollerTest, SlowSandboxesAreReadByABoundedPool) {
   EXPECT_LE(rig.control->max_in_flight.load(), 4);
 }
 
+TEST(PollerTest, HostCollectorCanBeSwitchedOff) {
+  PollerOptions o;
+  o.host = false;
+  Rig rig(o);
+  rig.discovery->sandboxes = {Sb("a", 10)};
+  rig.poller->PollOnce();
+  auto snap = rig.store.Get();
+  ASSERT_EQ(snap->sandboxes.size(), 1u);
+  EXPECT_TRUE(snap->sandboxes[0].processes.empty());
+  EXPECT_FALSE(snap->sandboxes[0].cgroup.has_value());
+  EXPECT_EQ(snap->sandboxes[0].platform.platform, "ptrace");
+  EXPECT_EQ(snap->sources.count("procfs"), 0u);
+  EXPECT_EQ((rig.errors.Counts()[{"cgroup", "permission"}]), 0u);
+}
+
 TEST(PollerTest, BackgroundThreadPublishesAndStops) {
   PollerOptions o;
   o.interval = std::chrono::milliseconds(20);

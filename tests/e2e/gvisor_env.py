@@ -200,10 +200,14 @@ class Scrape:
 class Exporter:
     """The built exporter binary, started with argv, stopped by its PID."""
 
-    def __init__(self, binary, workdir, args, netns_pid=None):
+    def __init__(self, binary, workdir, args, netns=None):
+        """netns: a named network namespace (/run/netns/<name>) to run it in."""
         self.port = free_port()
         self.workdir = workdir
+        self.netns = netns
         argv = [binary, f"--web.listen-address=127.0.0.1:{self.port}", *args]
+        if netns:
+            argv = ["nsenter", f"--net=/run/netns/{netns}", "--", *argv]
         self.log = open(os.path.join(workdir, f"exporter-{self.port}.log"), "wb")
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self.log,
                                      stderr=subprocess.STDOUT)
@@ -211,6 +215,14 @@ class Exporter:
         self.wait_ready()
 
     def get(self, path, timeout=5):
+        if self.netns:  # loopback of another network namespace: reach it with curl inside it
+            r = subprocess.run(["nsenter", f"--net=/run/netns/{self.netns}", "--", "curl", "-s",
+                                "-w", "\n%{http_code}", "--max-time", str(timeout), self.url + path],
+                               capture_output=True, text=True)
+            if r.returncode != 0:
+                raise OSError(f"curl exited {r.returncode}")
+            body, _, code = r.stdout.rpartition("\n")
+            return int(code), body
         with urllib.request.urlopen(self.url + path, timeout=timeout) as r:
             return r.status, r.read().decode()
 
