@@ -46,7 +46,12 @@ StatusOr<Flags> ParseFlags(const std::vector<std::string>& args) {
   Flags f;
   bool parents_set = false;
   using Setter = std::function<Status(const std::string&)>;
-  auto str = [](std::string* dst) { return Setter([dst](const std::string& v) { *dst = v; return Status::Ok(); }); };
+  auto str = [](std::string* dst) {
+    return Setter([dst](const std::string& v) {
+      *dst = v;
+      return Status::Ok();
+    });
+  };
   auto dur = [](std::chrono::milliseconds* dst) {
     return Setter([dst](const std::string& v) {
       auto d = ParseDuration(v);
@@ -59,18 +64,26 @@ StatusOr<Flags> ParseFlags(const std::vector<std::string>& args) {
   const std::map<std::string, Setter> values = {
       {"web.listen-address", str(&f.listen_address)},
       {"web.telemetry-path", str(&f.telemetry_path)},
-      {"log.level", [&](const std::string& v) {
-         if (v != "debug" && v != "info" && v != "warn" && v != "error") return InvalidError("bad --log.level: " + v);
+      {"log.level",
+       [&](const std::string& v) {
+         if (v != "debug" && v != "info" && v != "warn" && v != "error")
+           return InvalidError("bad --log.level: " + v);
          f.log_level = v;
          return Status::Ok();
        }},
-      {"log.format", [&](const std::string& v) {
+      {"log.format",
+       [&](const std::string& v) {
          if (v != "logfmt" && v != "json") return InvalidError("bad --log.format: " + v);
          f.log_format = v;
          return Status::Ok();
        }},
-      {"runsc.root", [&](const std::string& v) { f.runsc_roots.push_back(v); return Status::Ok(); }},
-      {"runsc.root-parent", [&](const std::string& v) {
+      {"runsc.root",
+       [&](const std::string& v) {
+         f.runsc_roots.push_back(v);
+         return Status::Ok();
+       }},
+      {"runsc.root-parent",
+       [&](const std::string& v) {
          if (!parents_set) f.runsc_root_parents.clear();
          parents_set = true;
          if (!v.empty()) f.runsc_root_parents.push_back(v);
@@ -80,10 +93,12 @@ StatusOr<Flags> ParseFlags(const std::vector<std::string>& args) {
       {"runsc.cli-timeout", dur(&f.cli_timeout)},
       {"control.timeout", dur(&f.control_timeout)},
       {"poll.interval", dur(&f.poll_interval)},
-      {"poll.concurrency", [&](const std::string& v) {
+      {"poll.concurrency",
+       [&](const std::string& v) {
          char* end = nullptr;
          long n = std::strtol(v.c_str(), &end, 10);
-         if (v.empty() || *end != '\0' || n < 1 || n > 64) return InvalidError("--poll.concurrency must be 1..64");
+         if (v.empty() || *end != '\0' || n < 1 || n > 64)
+           return InvalidError("--poll.concurrency must be 1..64");
          f.poll_concurrency = static_cast<int>(n);
          return Status::Ok();
        }},
@@ -91,10 +106,12 @@ StatusOr<Flags> ParseFlags(const std::vector<std::string>& args) {
       {"path.cgroupfs", str(&f.cgroupfs)},
       {"path.devfs", str(&f.devfs)},
   };
-  const std::map<std::string, bool*> bools = {
-      {"runsc.cli-fallback", &f.cli_fallback}, {"collector.memory.full", &f.memory_full},
-      {"collector.host", &f.host},
-      {"print-metrics-doc", &f.print_metrics_doc}, {"version", &f.version}, {"help", &f.help}};
+  const std::map<std::string, bool*> bools = {{"runsc.cli-fallback", &f.cli_fallback},
+                                              {"collector.memory.full", &f.memory_full},
+                                              {"collector.host", &f.host},
+                                              {"print-metrics-doc", &f.print_metrics_doc},
+                                              {"version", &f.version},
+                                              {"help", &f.help}};
 
   for (size_t i = 0; i < args.size(); ++i) {
     std::string a = args[i];

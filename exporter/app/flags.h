@@ -14,8 +14,8 @@ namespace gvisor_exporter {
 struct Flags {
   std::string listen_address = ":9787";
   std::string telemetry_path = "/metrics";
-  std::string log_level = "info";   // debug|info|warn|error
-  std::string log_format = "logfmt";  // logfmt|json
+  std::string log_level = "info";        // debug|info|warn|error
+  std::string log_format = "logfmt";     // logfmt|json
   std::vector<std::string> runsc_roots;  // explicit roots
   std::vector<std::string> runsc_root_parents = {"/run/containerd/runsc"};
   std::string runsc_path = "runsc";

@@ -17,8 +17,9 @@ TEST(FlagsTest, Defaults) {
 
 TEST(FlagsTest, ParsesEveryForm) {
   auto f = ParseFlags({"--web.listen-address=127.0.0.1:1234", "--web.telemetry-path", "/m",
-                       "--runsc.root=/a", "--runsc.root=/b", "--runsc.root-parent=", "--poll.interval=1m30s",
-                       "--no-runsc.cli-fallback", "--collector.memory.full=false", "--log.format=json",
+                       "--runsc.root=/a", "--runsc.root=/b",
+                       "--runsc.root-parent=", "--poll.interval=1m30s", "--no-runsc.cli-fallback",
+                       "--collector.memory.full=false", "--log.format=json",
                        "--control.timeout=250ms", "--poll.concurrency=8"});
   ASSERT_TRUE(f.ok()) << f.status().ToString();
   EXPECT_EQ(f->listen_address, "127.0.0.1:1234");

@@ -27,7 +27,9 @@ class StateDirDiscovery : public DiscoverySource {
 class ControlSocketUsage : public UsageSource {
  public:
   ControlSocketUsage(ControlClientOptions o, bool full) : client_(o), full_(full) {}
-  StatusOr<SandboxUsage> Collect(const SandboxInfo& s) override { return client_.Collect(s, full_); }
+  StatusOr<SandboxUsage> Collect(const SandboxInfo& s) override {
+    return client_.Collect(s, full_);
+  }
   void Retain(const std::set<std::string>& live) override { client_.Retain(live); }
 
  private:

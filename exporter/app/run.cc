@@ -1,11 +1,10 @@
 #include "exporter/app/run.h"
 
 #include <signal.h>
+#include <spdlog/spdlog.h>
 
 #include <cstdio>
 #include <iostream>
-
-#include <spdlog/spdlog.h>
 
 #include "exporter/app/flags.h"
 #include "exporter/app/logging.h"
@@ -80,9 +79,9 @@ int RunExporter(int argc, char** argv) {
         // (plus slack for slow sandboxes) means the poller is stuck.
         auto snap = store.Get();
         if (!snap) return std::make_pair(true, std::string("ok: first poll in progress"));
-        const double now = std::chrono::duration<double>(
-                               std::chrono::system_clock::now().time_since_epoch())
-                               .count();
+        const double now =
+            std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+                .count();
         const double age = now - snap->timestamp_seconds;
         const double limit = 3 * std::chrono::duration<double>(interval).count() + 30;
         if (age > limit) {
@@ -95,9 +94,9 @@ int RunExporter(int argc, char** argv) {
     spdlog::error("msg=\"cannot start HTTP server\" err=\"{}\"", started.message());
     return 1;
   }
-  spdlog::info("msg=\"gvisor-exporter {} listening\" address={} telemetry_path={} poll_interval_ms={}",
-               kVersion, flags->listen_address, flags->telemetry_path,
-               flags->poll_interval.count());
+  spdlog::info(
+      "msg=\"gvisor-exporter {} listening\" address={} telemetry_path={} poll_interval_ms={}",
+      kVersion, flags->listen_address, flags->telemetry_path, flags->poll_interval.count());
   poller.Start();
   const int sig = WaitForTermination();
   spdlog::info("msg=\"shutting down\" signal={}", sig);

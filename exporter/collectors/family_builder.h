@@ -2,12 +2,12 @@
 // and sanitizing label values that came from untrusted sources.
 #pragma once
 
+#include <prometheus/metric_family.h>
+
 #include <initializer_list>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <prometheus/metric_family.h>
 
 #include "exporter/collectors/metric_catalog.h"
 

@@ -9,168 +9,244 @@ using prometheus::MetricType;
 #define SB "namespace", "pod", "sandbox_id"
 
 // --- Sandboxes and containers (from the runsc state directory) -------------
-const MetricDef kSandboxInfo{
-    "gvisor_sandbox_info", MetricType::Gauge,
-    "Always 1: one series per running gVisor sandbox (pod), with its pod uid, the runsc root it was "
-    "found under and its sentry host pid.",
-    {SB, "pod_uid", "root", "sentry_pid"}, "Sandboxes"};
+const MetricDef kSandboxInfo{"gvisor_sandbox_info",
+                             MetricType::Gauge,
+                             "Always 1: one series per running gVisor sandbox (pod), with its pod "
+                             "uid, the runsc root it was "
+                             "found under and its sentry host pid.",
+                             {SB, "pod_uid", "root", "sentry_pid"},
+                             "Sandboxes"};
 const MetricDef kContainerInfo{
-    "gvisor_container_info", MetricType::Gauge,
+    "gvisor_container_info",
+    MetricType::Gauge,
     "Always 1: one series per container of a sandbox (the pause container has container=\"\"), "
     "with its runsc container id, image and runsc status.",
-    {SB, "container", "container_id", "image", "status"}, "Sandboxes"};
+    {SB, "container", "container_id", "image", "status"},
+    "Sandboxes"};
 const MetricDef kSandboxPlatformInfo{
-    "gvisor_sandbox_platform_info", MetricType::Gauge,
+    "gvisor_sandbox_platform_info",
+    MetricType::Gauge,
     "Always 1: platform and configuration the sandbox runs with (from the sentry command line with "
     "the runsc release's defaults, or metricMetadata of newer state files; `source` says which).",
     {SB, "platform", "network", "file_access", "overlay", "debug", "strace", "pod_init_config",
      "source"},
     "Sandboxes"};
 const MetricDef kSandboxStatsPathInfo{
-    "gvisor_sandbox_stats_path_info", MetricType::Gauge,
+    "gvisor_sandbox_stats_path_info",
+    MetricType::Gauge,
     "Always 1: which path served this sandbox's in-sandbox usage at the last poll: control_socket "
     "(urpc, preferred), cli (runsc events/usage fallback) or none (both failed).",
-    {SB, "path"}, "Sandboxes"};
+    {SB, "path"},
+    "Sandboxes"};
 
 // --- In-sandbox usage (sentry accounting) -----------------------------------
-const MetricDef kSandboxMemoryTotal{
-    "gvisor_sandbox_memory_total_bytes", MetricType::Gauge,
-    "Memory used inside the sandbox as accounted by the sentry (Usage.Collect / `runsc usage` Total).",
-    {SB}, "In-sandbox usage"};
+const MetricDef kSandboxMemoryTotal{"gvisor_sandbox_memory_total_bytes",
+                                    MetricType::Gauge,
+                                    "Memory used inside the sandbox as accounted by the sentry "
+                                    "(Usage.Collect / `runsc usage` Total).",
+                                    {SB},
+                                    "In-sandbox usage"};
 const MetricDef kSandboxMemory{
-    "gvisor_sandbox_memory_bytes", MetricType::Gauge,
+    "gvisor_sandbox_memory_bytes",
+    MetricType::Gauge,
     "Memory used inside the sandbox by category (anonymous, page_cache, mapped, tmpfs, ramdiskfs, "
     "system, unknown); the categories add up to gvisor_sandbox_memory_total_bytes.",
-    {SB, "category"}, "In-sandbox usage"};
+    {SB, "category"},
+    "In-sandbox usage"};
 const MetricDef kSandboxPids{
-    "gvisor_sandbox_pids", MetricType::Gauge,
-    "Tasks (threads) running inside the sandbox, as counted by the sentry.", {SB},
+    "gvisor_sandbox_pids",
+    MetricType::Gauge,
+    "Tasks (threads) running inside the sandbox, as counted by the sentry.",
+    {SB},
     "In-sandbox usage"};
 const MetricDef kContainerCpu{
-    "gvisor_container_cpu_seconds_total", MetricType::Counter,
+    "gvisor_container_cpu_seconds_total",
+    MetricType::Counter,
     "CPU time of a container's tasks as accounted by the sentry (10 ms granularity). Absent when "
     "the CLI path served the sandbox (runsc's CLI only has a cgroup-derived split).",
-    {SB, "container"}, "In-sandbox usage"};
+    {SB, "container"},
+    "In-sandbox usage"};
 const MetricDef kSandboxCpu{
-    "gvisor_sandbox_cpu_seconds_total", MetricType::Counter,
+    "gvisor_sandbox_cpu_seconds_total",
+    MetricType::Counter,
     "CPU time of all tasks inside the sandbox (sum over its containers). Compare its rate with "
     "gvisor_sandbox_cgroup_cpu_usage_seconds_total: the difference is gVisor's CPU overhead.",
-    {SB}, "In-sandbox usage"};
+    {SB},
+    "In-sandbox usage"};
 
 // --- Host cost ---------------------------------------------------------------
 const MetricDef kHostProcesses{
-    "gvisor_sandbox_host_processes", MetricType::Gauge,
+    "gvisor_sandbox_host_processes",
+    MetricType::Gauge,
     "Host processes of the sandbox by role: sentry, gofer (one per container), stub (platform "
     "stub processes, descendants of the sentry), other (short-lived runsc helpers the sentry "
     "starts, e.g. its umount helper).",
-    {SB, "role"}, "Host cost"};
+    {SB, "role"},
+    "Host cost"};
 const MetricDef kHostPss{
-    "gvisor_sandbox_host_memory_pss_bytes", MetricType::Gauge,
+    "gvisor_sandbox_host_memory_pss_bytes",
+    MetricType::Gauge,
     "Proportional set size (smaps_rollup Pss) of the sandbox's host processes by role.",
-    {SB, "role"}, "Host cost"};
-const MetricDef kHostRss{
-    "gvisor_sandbox_host_memory_rss_bytes", MetricType::Gauge,
-    "Resident set size (smaps_rollup Rss) of the sandbox's host processes by role; sums double count "
-    "shared pages, prefer PSS.",
-    {SB, "role"}, "Host cost"};
+    {SB, "role"},
+    "Host cost"};
+const MetricDef kHostRss{"gvisor_sandbox_host_memory_rss_bytes",
+                         MetricType::Gauge,
+                         "Resident set size (smaps_rollup Rss) of the sandbox's host processes by "
+                         "role; sums double count "
+                         "shared pages, prefer PSS.",
+                         {SB, "role"},
+                         "Host cost"};
 const MetricDef kHostCpu{
-    "gvisor_sandbox_host_cpu_seconds_total", MetricType::Counter,
+    "gvisor_sandbox_host_cpu_seconds_total",
+    MetricType::Counter,
     "CPU time of the sandbox's live host processes by role and mode (user, system). Exited stub "
     "processes drop out of the sum (a counter reset).",
-    {SB, "role", "mode"}, "Host cost"};
-const MetricDef kHostThreads{
-    "gvisor_sandbox_host_threads", MetricType::Gauge,
-    "Threads of the sandbox's host processes by role.", {SB, "role"}, "Host cost"};
+    {SB, "role", "mode"},
+    "Host cost"};
+const MetricDef kHostThreads{"gvisor_sandbox_host_threads",
+                             MetricType::Gauge,
+                             "Threads of the sandbox's host processes by role.",
+                             {SB, "role"},
+                             "Host cost"};
 const MetricDef kHostContextSwitches{
-    "gvisor_sandbox_host_context_switches_total", MetricType::Counter,
+    "gvisor_sandbox_host_context_switches_total",
+    MetricType::Counter,
     "Context switches of the sandbox's host processes (all threads) by role and type "
     "(voluntary, involuntary).",
-    {SB, "role", "type"}, "Host cost"};
+    {SB, "role", "type"},
+    "Host cost"};
 const MetricDef kHostPageFaults{
-    "gvisor_sandbox_host_page_faults_total", MetricType::Counter,
+    "gvisor_sandbox_host_page_faults_total",
+    MetricType::Counter,
     "Page faults of the sandbox's host processes by role and type (minor, major).",
-    {SB, "role", "type"}, "Host cost"};
+    {SB, "role", "type"},
+    "Host cost"};
 const MetricDef kCgroupMemoryUsage{
-    "gvisor_sandbox_cgroup_memory_usage_bytes", MetricType::Gauge,
+    "gvisor_sandbox_cgroup_memory_usage_bytes",
+    MetricType::Gauge,
     "Memory charged to the sandbox's host cgroup (v1 memory.usage_in_bytes, v2 memory.current).",
-    {SB}, "Host cost"};
+    {SB},
+    "Host cost"};
 const MetricDef kCgroupMemoryWorkingSet{
-    "gvisor_sandbox_cgroup_memory_working_set_bytes", MetricType::Gauge,
+    "gvisor_sandbox_cgroup_memory_working_set_bytes",
+    MetricType::Gauge,
     "Working set of the sandbox's host cgroup: usage minus inactive_file (cAdvisor's definition).",
-    {SB}, "Host cost"};
+    {SB},
+    "Host cost"};
 const MetricDef kCgroupMemoryStat{
-    "gvisor_sandbox_cgroup_memory_stat_bytes", MetricType::Gauge,
+    "gvisor_sandbox_cgroup_memory_stat_bytes",
+    MetricType::Gauge,
     "Selected memory.stat entries of the sandbox's host cgroup (type: rss, cache, shmem, "
     "mapped_file). gVisor keeps application memory in a memfd, which the host counts as shmem.",
-    {SB, "type"}, "Host cost"};
-const MetricDef kCgroupCpuUsage{
-    "gvisor_sandbox_cgroup_cpu_usage_seconds_total", MetricType::Counter,
-    "CPU time charged to the sandbox's host cgroup (v1 cpuacct.usage, v2 cpu.stat usage_usec).",
-    {SB}, "Host cost"};
-const MetricDef kCgroupCpu{
-    "gvisor_sandbox_cgroup_cpu_seconds_total", MetricType::Counter,
-    "CPU time charged to the sandbox's host cgroup by mode (user, system).", {SB, "mode"},
+    {SB, "type"},
     "Host cost"};
+const MetricDef kCgroupCpuUsage{
+    "gvisor_sandbox_cgroup_cpu_usage_seconds_total",
+    MetricType::Counter,
+    "CPU time charged to the sandbox's host cgroup (v1 cpuacct.usage, v2 cpu.stat usage_usec).",
+    {SB},
+    "Host cost"};
+const MetricDef kCgroupCpu{"gvisor_sandbox_cgroup_cpu_seconds_total",
+                           MetricType::Counter,
+                           "CPU time charged to the sandbox's host cgroup by mode (user, system).",
+                           {SB, "mode"},
+                           "Host cost"};
 
 // --- Overhead -------------------------------------------------------------------
 const MetricDef kMemoryOverhead{
-    "gvisor_sandbox_memory_overhead_bytes", MetricType::Gauge,
-    "gVisor's memory overhead: host memory of the sandbox minus the in-sandbox Total. Host memory is "
+    "gvisor_sandbox_memory_overhead_bytes",
+    MetricType::Gauge,
+    "gVisor's memory overhead: host memory of the sandbox minus the in-sandbox Total. Host memory "
+    "is "
     "the sum of PSS over the sentry, gofers and stubs, because PSS splits shared pages (the runsc "
     "binary, the memory file mapped by several processes) fairly and does not depend on which "
-    "cgroup first touched a page. May be briefly negative when the app allocates between the reads.",
-    {SB}, "Overhead"};
+    "cgroup first touched a page. May be briefly negative when the app allocates between the "
+    "reads.",
+    {SB},
+    "Overhead"};
 const MetricDef kMemoryOverheadCgroup{
-    "gvisor_sandbox_memory_overhead_cgroup_bytes", MetricType::Gauge,
+    "gvisor_sandbox_memory_overhead_cgroup_bytes",
+    MetricType::Gauge,
     "The same overhead measured against the sandbox's host cgroup usage instead of PSS (what the "
     "kernel charges the pod; excludes shared page cache first charged elsewhere).",
-    {SB}, "Overhead"};
+    {SB},
+    "Overhead"};
 
 // --- Node -------------------------------------------------------------------------
-const MetricDef kSandboxes{"gvisor_sandboxes", MetricType::Gauge,
-                           "Running sandboxes found under each runsc root.", {"root"}, "Node"};
-const MetricDef kRunscInfo{"gvisor_runsc_info", MetricType::Gauge,
+const MetricDef kSandboxes{"gvisor_sandboxes",
+                           MetricType::Gauge,
+                           "Running sandboxes found under each runsc root.",
+                           {"root"},
+                           "Node"};
+const MetricDef kRunscInfo{"gvisor_runsc_info",
+                           MetricType::Gauge,
                            "Always 1: the runsc binary found on the node and its version "
                            "(version=\"\" when runsc is not installed or did not answer).",
-                           {"version"}, "Node"};
-const MetricDef kKvmDevicePresent{"gvisor_node_kvm_device_present", MetricType::Gauge,
-                                  "1 when /dev/kvm exists as a character device.", {}, "Node"};
-const MetricDef kKvmUsable{"gvisor_node_kvm_usable", MetricType::Gauge,
+                           {"version"},
+                           "Node"};
+const MetricDef kKvmDevicePresent{"gvisor_node_kvm_device_present",
+                                  MetricType::Gauge,
+                                  "1 when /dev/kvm exists as a character device.",
+                                  {},
+                                  "Node"};
+const MetricDef kKvmUsable{"gvisor_node_kvm_usable",
+                           MetricType::Gauge,
                            "1 when /dev/kvm opens read-write and answers KVM_GET_API_VERSION (12). "
                            "Necessary, not sufficient, for runsc's kvm platform.",
-                           {}, "Node"};
+                           {},
+                           "Node"};
 
 // --- The exporter itself -------------------------------------------------------
-const MetricDef kBuildInfo{"gvisor_exporter_build_info", MetricType::Gauge,
+const MetricDef kBuildInfo{"gvisor_exporter_build_info",
+                           MetricType::Gauge,
                            "Always 1: version and compiler of this exporter.",
-                           {"version", "compiler"}, "Exporter"};
-const MetricDef kCollectorSuccess{
-    "gvisor_exporter_collector_success", MetricType::Gauge,
-    "1 when the source worked for every sandbox at the last poll, 0 when it failed for at least one "
-    "(details in gvisor_exporter_errors_total).",
-    {"collector"}, "Exporter"};
+                           {"version", "compiler"},
+                           "Exporter"};
+const MetricDef kCollectorSuccess{"gvisor_exporter_collector_success",
+                                  MetricType::Gauge,
+                                  "1 when the source worked for every sandbox at the last poll, 0 "
+                                  "when it failed for at least one "
+                                  "(details in gvisor_exporter_errors_total).",
+                                  {"collector"},
+                                  "Exporter"};
 const MetricDef kCollectorDuration{
-    "gvisor_exporter_collector_duration_seconds", MetricType::Gauge,
-    "Time the source took during the last poll (summed over sandboxes).", {"collector"},
+    "gvisor_exporter_collector_duration_seconds",
+    MetricType::Gauge,
+    "Time the source took during the last poll (summed over sandboxes).",
+    {"collector"},
     "Exporter"};
-const MetricDef kSnapshotAge{"gvisor_exporter_snapshot_age_seconds", MetricType::Gauge,
-                             "Seconds since the served snapshot was taken.", {}, "Exporter"};
-const MetricDef kPollDuration{"gvisor_exporter_poll_duration_seconds", MetricType::Gauge,
-                              "Wall time of the last full poll of the node.", {}, "Exporter"};
-const MetricDef kSandboxPollDuration{
-    "gvisor_sandbox_poll_duration_seconds", MetricType::Gauge,
-    "Wall time spent reading this sandbox at the last poll.", {SB}, "Exporter"};
-const MetricDef kPolls{"gvisor_exporter_polls_total", MetricType::Counter,
-                       "Polls of the node completed since start.", {}, "Exporter"};
+const MetricDef kSnapshotAge{"gvisor_exporter_snapshot_age_seconds",
+                             MetricType::Gauge,
+                             "Seconds since the served snapshot was taken.",
+                             {},
+                             "Exporter"};
+const MetricDef kPollDuration{"gvisor_exporter_poll_duration_seconds",
+                              MetricType::Gauge,
+                              "Wall time of the last full poll of the node.",
+                              {},
+                              "Exporter"};
+const MetricDef kSandboxPollDuration{"gvisor_sandbox_poll_duration_seconds",
+                                     MetricType::Gauge,
+                                     "Wall time spent reading this sandbox at the last poll.",
+                                     {SB},
+                                     "Exporter"};
+const MetricDef kPolls{"gvisor_exporter_polls_total",
+                       MetricType::Counter,
+                       "Polls of the node completed since start.",
+                       {},
+                       "Exporter"};
 const MetricDef kErrors{
-    "gvisor_exporter_errors_total", MetricType::Counter,
+    "gvisor_exporter_errors_total",
+    MetricType::Counter,
     "Errors met while reading sources, by source (runsc_state, control_socket, cli, procfs, "
     "cgroup, platform) and reason (not_found, permission, timeout, too_large, parse, invalid, "
     "unavailable, remote_error, io, internal).",
-    {"source", "reason"}, "Exporter"};
+    {"source", "reason"},
+    "Exporter"};
 const MetricDef kSuppressedLogs{"gvisor_exporter_log_messages_suppressed_total",
                                 MetricType::Counter,
-                                "Error log lines suppressed by the per-error rate limit.", {},
+                                "Error log lines suppressed by the per-error rate limit.",
+                                {},
                                 "Exporter"};
 #undef SB
 
@@ -178,26 +254,58 @@ const MetricDef kSuppressedLogs{"gvisor_exporter_log_messages_suppressed_total",
 
 const std::vector<const MetricDef*>& AllMetrics() {
   using namespace metric;  // NOLINT(google-build-using-namespace)
-  static const std::vector<const MetricDef*> all = {
-      &kSandboxInfo, &kContainerInfo, &kSandboxPlatformInfo, &kSandboxStatsPathInfo,
-      &kSandboxMemoryTotal, &kSandboxMemory, &kSandboxPids, &kContainerCpu, &kSandboxCpu,
-      &kHostProcesses, &kHostPss, &kHostRss, &kHostCpu, &kHostThreads, &kHostContextSwitches,
-      &kHostPageFaults, &kCgroupMemoryUsage, &kCgroupMemoryWorkingSet, &kCgroupMemoryStat,
-      &kCgroupCpuUsage, &kCgroupCpu, &kMemoryOverhead, &kMemoryOverheadCgroup, &kSandboxes,
-      &kRunscInfo, &kKvmDevicePresent, &kKvmUsable, &kBuildInfo, &kCollectorSuccess,
-      &kCollectorDuration, &kSnapshotAge, &kPollDuration, &kSandboxPollDuration, &kPolls,
-      &kErrors, &kSuppressedLogs};
+  static const std::vector<const MetricDef*> all = {&kSandboxInfo,
+                                                    &kContainerInfo,
+                                                    &kSandboxPlatformInfo,
+                                                    &kSandboxStatsPathInfo,
+                                                    &kSandboxMemoryTotal,
+                                                    &kSandboxMemory,
+                                                    &kSandboxPids,
+                                                    &kContainerCpu,
+                                                    &kSandboxCpu,
+                                                    &kHostProcesses,
+                                                    &kHostPss,
+                                                    &kHostRss,
+                                                    &kHostCpu,
+                                                    &kHostThreads,
+                                                    &kHostContextSwitches,
+                                                    &kHostPageFaults,
+                                                    &kCgroupMemoryUsage,
+                                                    &kCgroupMemoryWorkingSet,
+                                                    &kCgroupMemoryStat,
+                                                    &kCgroupCpuUsage,
+                                                    &kCgroupCpu,
+                                                    &kMemoryOverhead,
+                                                    &kMemoryOverheadCgroup,
+                                                    &kSandboxes,
+                                                    &kRunscInfo,
+                                                    &kKvmDevicePresent,
+                                                    &kKvmUsable,
+                                                    &kBuildInfo,
+                                                    &kCollectorSuccess,
+                                                    &kCollectorDuration,
+                                                    &kSnapshotAge,
+                                                    &kPollDuration,
+                                                    &kSandboxPollDuration,
+                                                    &kPolls,
+                                                    &kErrors,
+                                                    &kSuppressedLogs};
   return all;
 }
 
 namespace {
 const char* TypeName(prometheus::MetricType t) {
   switch (t) {
-    case prometheus::MetricType::Counter: return "counter";
-    case prometheus::MetricType::Gauge: return "gauge";
-    case prometheus::MetricType::Histogram: return "histogram";
-    case prometheus::MetricType::Summary: return "summary";
-    default: return "untyped";
+    case prometheus::MetricType::Counter:
+      return "counter";
+    case prometheus::MetricType::Gauge:
+      return "gauge";
+    case prometheus::MetricType::Histogram:
+      return "histogram";
+    case prometheus::MetricType::Summary:
+      return "summary";
+    default:
+      return "untyped";
   }
 }
 }  // namespace
@@ -205,7 +313,8 @@ const char* TypeName(prometheus::MetricType t) {
 std::string GenerateMetricsMarkdown() {
   std::ostringstream out;
   out << "# Metric reference\n\n"
-      << "Generated from the exporter's own metric table (`gvisor-exporter --print-metrics-doc`); a "
+      << "Generated from the exporter's own metric table (`gvisor-exporter --print-metrics-doc`); "
+         "a "
          "unit test fails when this file and the code disagree.\n\n"
       << "Per-sandbox series carry `namespace`, `pod` (from the CRI annotations in the state file; "
          "empty for sandboxes not started by a CRI runtime) and `sandbox_id`. Label cardinality is "
@@ -219,7 +328,8 @@ std::string GenerateMetricsMarkdown() {
       out << "\n## " << group << "\n\n| name | type | labels | meaning |\n|---|---|---|---|\n";
     }
     out << "| `" << d->name << "` | " << TypeName(d->type) << " | ";
-    for (size_t i = 0; i < d->labels.size(); ++i) out << (i ? ", " : "") << "`" << d->labels[i] << "`";
+    for (size_t i = 0; i < d->labels.size(); ++i)
+      out << (i ? ", " : "") << "`" << d->labels[i] << "`";
     out << " | " << d->help << " |\n";
   }
   return out.str();

@@ -5,10 +5,10 @@
 // documentation cannot drift from the code.
 #pragma once
 
+#include <prometheus/metric_type.h>
+
 #include <string>
 #include <vector>
-
-#include <prometheus/metric_type.h>
 
 namespace gvisor_exporter {
 
@@ -23,12 +23,12 @@ struct MetricDef {
 // Named definitions used by the collectors.
 namespace metric {
 extern const MetricDef kSandboxInfo, kSandboxPlatformInfo, kSandboxStatsPathInfo, kContainerInfo,
-    kSandboxMemoryTotal, kSandboxMemory, kSandboxPids, kSandboxCpu, kContainerCpu,
-    kHostProcesses, kHostPss, kHostRss, kHostCpu, kHostThreads, kHostContextSwitches,
-    kHostPageFaults, kCgroupMemoryUsage, kCgroupMemoryWorkingSet, kCgroupMemoryStat,
-    kCgroupCpuUsage, kCgroupCpu, kMemoryOverhead, kMemoryOverheadCgroup, kSandboxes, kRunscInfo,
-    kKvmDevicePresent, kKvmUsable, kBuildInfo, kCollectorSuccess, kCollectorDuration,
-    kSnapshotAge, kPollDuration, kPolls, kErrors, kSuppressedLogs, kSandboxPollDuration;
+    kSandboxMemoryTotal, kSandboxMemory, kSandboxPids, kSandboxCpu, kContainerCpu, kHostProcesses,
+    kHostPss, kHostRss, kHostCpu, kHostThreads, kHostContextSwitches, kHostPageFaults,
+    kCgroupMemoryUsage, kCgroupMemoryWorkingSet, kCgroupMemoryStat, kCgroupCpuUsage, kCgroupCpu,
+    kMemoryOverhead, kMemoryOverheadCgroup, kSandboxes, kRunscInfo, kKvmDevicePresent, kKvmUsable,
+    kBuildInfo, kCollectorSuccess, kCollectorDuration, kSnapshotAge, kPollDuration, kPolls, kErrors,
+    kSuppressedLogs, kSandboxPollDuration;
 }  // namespace metric
 
 // All definitions, in documentation order.

@@ -3,11 +3,11 @@
 // own health, from the error counts passed in).
 #pragma once
 
+#include <prometheus/metric_family.h>
+
 #include <map>
 #include <string>
 #include <vector>
-
-#include <prometheus/metric_family.h>
 
 #include "exporter/model/sandbox.h"
 

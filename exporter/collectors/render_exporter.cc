@@ -43,7 +43,8 @@ void RenderExporter(const NodeSnapshot* snap, const ExporterHealth& health, Fami
     errors.Add({key.first, key.second}, static_cast<double>(n));
   }
   suppressed.Add({}, static_cast<double>(health.suppressed_logs));
-  for (FamilyBuilder* f : {&build, &success, &duration, &age, &poll, &polls, &errors, &suppressed}) {
+  for (FamilyBuilder* f :
+       {&build, &success, &duration, &age, &poll, &polls, &errors, &suppressed}) {
     f->MoveTo(out);
   }
 }

@@ -78,7 +78,8 @@ void RenderHostCost(const NodeSnapshot& snap, Families* out) {
                                  static_cast<double>(s.usage.memory->total));
         }
       }
-      if (c.memory_working_set_bytes) cg_ws.Add(l, static_cast<double>(*c.memory_working_set_bytes));
+      if (c.memory_working_set_bytes)
+        cg_ws.Add(l, static_cast<double>(*c.memory_working_set_bytes));
       const std::pair<const char*, const std::optional<uint64_t>*> stats[] = {
           {"rss", &c.memory_rss_bytes},
           {"cache", &c.memory_cache_bytes},

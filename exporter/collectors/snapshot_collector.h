@@ -3,9 +3,9 @@
 // poll, so a scrape costs the same whatever the sandboxes are doing.
 #pragma once
 
-#include <vector>
-
 #include <prometheus/collectable.h>
+
+#include <vector>
 
 #include "exporter/common/error_reporter.h"
 #include "exporter/model/snapshot_store.h"

@@ -1,12 +1,12 @@
 #include "exporter/collectors/snapshot_collector.h"
 
-#include <fstream>
-#include <set>
-#include <sstream>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <prometheus/text_serializer.h>
+
+#include <fstream>
+#include <set>
+#include <sstream>
 
 #include "exporter/collectors/family_builder.h"
 #include "exporter/collectors/metric_catalog.h"
@@ -30,19 +30,23 @@ TEST(SnapshotCollectorTest, RendersSandboxUsageHostCostAndOverhead) {
   const std::string text = Render(store, errors);
   const std::string l = R"(namespace="shop",pod="web-0",sandbox_id="sb1")";
   EXPECT_THAT(text, HasSubstr("gvisor_sandbox_memory_total_bytes{" + l + "} 69136384\n"));
-  EXPECT_THAT(text, HasSubstr("gvisor_sandbox_memory_bytes{" + l + R"(,category="tmpfs"} 67108864)"));
+  EXPECT_THAT(text,
+              HasSubstr("gvisor_sandbox_memory_bytes{" + l + R"(,category="tmpfs"} 67108864)"));
   EXPECT_THAT(text, HasSubstr("gvisor_sandbox_pids{" + l + "} 3\n"));
-  EXPECT_THAT(text, HasSubstr("gvisor_container_cpu_seconds_total{" + l + R"(,container="app"} 0.61)"));
+  EXPECT_THAT(text,
+              HasSubstr("gvisor_container_cpu_seconds_total{" + l + R"(,container="app"} 0.61)"));
   EXPECT_THAT(text, HasSubstr("gvisor_sandbox_cpu_seconds_total{" + l + "} 0.61\n"));
   // Σ PSS = 80 MB + 6 MB + 1 MB = 87000000; overhead = 87000000 - 69136384.
   EXPECT_THAT(text, HasSubstr("gvisor_sandbox_memory_overhead_bytes{" + l + "} 17863616\n"));
   EXPECT_THAT(text, HasSubstr("gvisor_sandbox_memory_overhead_cgroup_bytes{" + l + "} 10358784\n"));
-  EXPECT_THAT(text, HasSubstr("gvisor_sandbox_host_memory_pss_bytes{" + l + R"(,role="sentry"} 80000000)"));
+  EXPECT_THAT(
+      text, HasSubstr("gvisor_sandbox_host_memory_pss_bytes{" + l + R"(,role="sentry"} 80000000)"));
   EXPECT_THAT(text, HasSubstr("gvisor_sandbox_host_processes{" + l + R"(,role="stub"} 1)"));
   EXPECT_THAT(text, HasSubstr("gvisor_sandbox_host_cpu_seconds_total{" + l +
                               R"(,role="sentry",mode="system"} 2.5)"));
   EXPECT_THAT(text, HasSubstr("gvisor_sandbox_cgroup_cpu_usage_seconds_total{" + l + "} 4.75\n"));
-  EXPECT_THAT(text, HasSubstr("gvisor_sandbox_stats_path_info{" + l + R"(,path="control_socket"} 1)"));
+  EXPECT_THAT(text,
+              HasSubstr("gvisor_sandbox_stats_path_info{" + l + R"(,path="control_socket"} 1)"));
   EXPECT_THAT(text, HasSubstr(R"(platform="ptrace",network="none")"));
   EXPECT_THAT(text, HasSubstr(R"(gvisor_sandboxes{root="/run/containerd/runsc/moby"} 0)"));
   EXPECT_THAT(text, HasSubstr(R"(gvisor_sandboxes{root="/run/containerd/runsc/k8s.io"} 1)"));
@@ -69,7 +73,8 @@ TEST(SnapshotCollectorTest, BeforeFirstPollServesOnlyExporterHealth) {
   ErrorReporter errors;
   errors.Report("runsc_state", ParseError("x"), "f");
   const std::string text = Render(store, errors);
-  EXPECT_THAT(text, HasSubstr(R"(gvisor_exporter_errors_total{source="runsc_state",reason="parse"} 1)"));
+  EXPECT_THAT(text,
+              HasSubstr(R"(gvisor_exporter_errors_total{source="runsc_state",reason="parse"} 1)"));
   EXPECT_THAT(text, HasSubstr("gvisor_exporter_build_info"));
   EXPECT_THAT(text, Not(HasSubstr("gvisor_sandbox_")));
 }
@@ -82,7 +87,9 @@ TEST(SnapshotCollectorTest, HostileLabelValuesAreEscapedAndBounded) {
   store.Publish(std::make_shared<NodeSnapshot>(n));
   ErrorReporter errors;
   const std::string text = Render(store, errors);
-  EXPECT_THAT(text, HasSubstr(R"(pod="a\"b\\c\nd)" "\xEF\xBF\xBD" R"(")"));
+  EXPECT_THAT(text, HasSubstr(R"(pod="a\"b\\c\nd)"
+                              "\xEF\xBF\xBD"
+                              R"(")"));
   EXPECT_THAT(text, Not(HasSubstr(std::string(kMaxLabelValueBytes, 'x'))));
   EXPECT_THAT(text, HasSubstr("xxx...\""));
 }

@@ -30,10 +30,16 @@ inline NodeSnapshot MakeTestSnapshot() {
   s.usage.memory = SandboxMemory{0, 12288, 430080, 0, 1585152, 67108864, 0, 69136384, true};
   s.usage.pids = 3;
   s.usage.container_cpu_ns = {{"sb1", 0}, {"app1", 610000000}};
-  HostProcess sentry{4242, ProcessRole::kSentry, "", 30000000, 80000000, 5000000, 11000000,
-                     64000000, 1.5, 2.5, 14, 100, 20, 4000, 3};
-  HostProcess gofer{11, ProcessRole::kGofer, "sb1", 20000000, 6000000, 0, 0, 0, 0.1, 0.2, 6,
-                    10, 5, 300, 0};
+  HostProcess sentry{4242,     ProcessRole::kSentry,
+                     "",       30000000,
+                     80000000, 5000000,
+                     11000000, 64000000,
+                     1.5,      2.5,
+                     14,       100,
+                     20,       4000,
+                     3};
+  HostProcess gofer{
+      11, ProcessRole::kGofer, "sb1", 20000000, 6000000, 0, 0, 0, 0.1, 0.2, 6, 10, 5, 300, 0};
   HostProcess stub{4300, ProcessRole::kStub, "", 1000000, 1000000, 0, 0, 0, 0, 0.5, 1, 50, 1, 10,
                    0};
   s.processes = {sentry, gofer, stub};

@@ -4,20 +4,13 @@ namespace gvisor_exporter {
 
 size_t JsonNestingDepth(std::string_view text, size_t limit) {
   size_t depth = 0, max_depth = 0;
-  bool in_string = false, escaped = false;
+  JsonStringSkipper strings;
   for (char c : text) {
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-      continue;
-    }
+    if (strings.Skip(c)) continue;
     switch (c) {
-      case '"': in_string = true; break;
+      case '"':
+        strings.Open();
+        break;
       case '[':
       case '{':
         if (++depth > max_depth) {
@@ -29,7 +22,8 @@ size_t JsonNestingDepth(std::string_view text, size_t limit) {
       case '}':
         if (depth > 0) --depth;
         break;
-      default: break;
+      default:
+        break;
     }
   }
   return max_depth;
@@ -44,7 +38,9 @@ StatusOr<nlohmann::json> ParseJson(std::string_view text, size_t max_depth) {
   }
   nlohmann::json j = nlohmann::json::parse(text.begin(), text.end(), /*cb=*/nullptr,
                                            /*allow_exceptions=*/false);
-  if (j.is_discarded()) return ParseError("malformed JSON (" + std::to_string(text.size()) + " bytes)");
+  if (j.is_discarded()) {
+    return ParseError("malformed JSON (" + std::to_string(text.size()) + " bytes)");
+  }
   return j;
 }
 
@@ -67,7 +63,9 @@ bool GetInt(const nlohmann::json& obj, const char* key, int64_t* out) {
   if (!obj.is_object()) return false;
   auto it = obj.find(key);
   if (it == obj.end() || !it->is_number_integer()) return false;
-  if (it->is_number_unsigned() && it->get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) return false;
+  if (it->is_number_unsigned() && it->get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) {
+    return false;
+  }
   *out = it->get<int64_t>();
   return true;
 }

@@ -6,15 +6,41 @@
 #pragma once
 
 #include <cstddef>
-#include <string_view>
-
 #include <nlohmann/json.hpp>
+#include <string_view>
 
 #include "exporter/common/status.h"
 
 namespace gvisor_exporter {
 
 inline constexpr size_t kDefaultMaxJsonDepth = 64;
+
+// The string-literal half of a byte-at-a-time JSON scan, shared by
+// JsonNestingDepth and the urpc stream scanner (JsonValueScanner): once the
+// caller has seen an opening '"' and called Open(), Skip() consumes every
+// byte up to and including the closing quote, honouring backslash escapes,
+// so brackets inside strings never count as structure.
+class JsonStringSkipper {
+ public:
+  void Open() { in_string_ = true; }
+  // True when `c` belonged to an open string (and was consumed); false when
+  // no string is open and the caller must look at `c` itself.
+  bool Skip(char c) {
+    if (!in_string_) return false;
+    if (escaped_) {
+      escaped_ = false;
+    } else if (c == '\\') {
+      escaped_ = true;
+    } else if (c == '"') {
+      in_string_ = false;
+    }
+    return true;
+  }
+
+ private:
+  bool in_string_ = false;
+  bool escaped_ = false;
+};
 
 // Returns the maximum nesting depth of arrays/objects (strings are skipped),
 // stopping early once `limit` is exceeded (then returns limit + 1).

@@ -13,6 +13,8 @@
 #include <optional>
 #include <utility>
 
+#include "exporter/common/unique_fd.h"
+
 extern char** environ;
 
 namespace gvisor_exporter {
@@ -24,26 +26,6 @@ using Clock = std::chrono::steady_clock;
 // slices of this length while waiting for it.
 constexpr int kPollSliceMs = 5;
 constexpr size_t kReadChunk = 64 * 1024;
-
-class UniqueFd {
- public:
-  explicit UniqueFd(int fd = -1) : fd_(fd) {}
-  UniqueFd(UniqueFd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-  UniqueFd& operator=(UniqueFd&& o) noexcept {
-    Reset(std::exchange(o.fd_, -1));
-    return *this;
-  }
-  ~UniqueFd() { Reset(); }
-  int get() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
-  void Reset(int fd = -1) {
-    if (fd_ >= 0) close(fd_);
-    fd_ = fd;
-  }
-
- private:
-  int fd_;
-};
 
 // Owns a spawned child. Whatever path leaves RunCommand, the destructor makes
 // sure the child is killed (by its own pid only) and reaped: no zombies.
@@ -100,8 +82,8 @@ Status SpawnError(int err, const std::string& program) {
 Status MakePipe(UniqueFd* read_end, UniqueFd* write_end) {
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) return ErrnoError(errno, "pipe2");
-  read_end->Reset(fds[0]);
-  write_end->Reset(fds[1]);
+  read_end->reset(fds[0]);
+  write_end->reset(fds[1]);
   int flags = fcntl(fds[0], F_GETFL);
   if (flags < 0 || fcntl(fds[0], F_SETFL, flags | O_NONBLOCK) != 0) {
     return ErrnoError(errno, "fcntl O_NONBLOCK");
@@ -155,7 +137,7 @@ Status DrainOnce(UniqueFd* fd, std::string* out, size_t limit) {
     }
     out->append(buf, static_cast<size_t>(n));
   } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-    fd->Reset();
+    fd->reset();
   }
   return Status::Ok();
 }
@@ -226,8 +208,8 @@ StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv,
   if (!pid.ok()) return pid.status();
   Child child(*pid);
   // Our copies of the write ends must go, or the pipes never report EOF.
-  out_w.Reset();
-  err_w.Reset();
+  out_w.reset();
+  err_w.reset();
   // A pidfd (Linux >= 5.3) wakes poll() exactly when the child exits; without
   // one (old kernel, seccomp) we fall back to short poll slices.
   UniqueFd pidfd = OpenPidfd(*pid);

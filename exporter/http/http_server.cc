@@ -16,12 +16,23 @@ std::string HtmlEscape(const std::string& s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -43,7 +54,8 @@ StatusOr<std::string> CivetListeningPorts(const std::string& addr) {
   const std::string host = addr.substr(0, colon), port = addr.substr(colon + 1);
   if (!IsPort(port)) return InvalidError("bad port in listen address: " + addr);
   if (host.empty() || host == "0.0.0.0") return port;
-  if (host.front() == '[' && host.back() == ']') return "[" + host.substr(1, host.size() - 2) + "]:" + port;
+  if (host.front() == '[' && host.back() == ']')
+    return "[" + host.substr(1, host.size() - 2) + "]:" + port;
   for (char c : host) {
     if (!((c >= '0' && c <= '9') || c == '.')) {
       // civetweb binds numeric addresses only; "localhost" is the one name we map.
@@ -92,10 +104,9 @@ Status HttpServer::Start() {
   if (options_.telemetry_path.empty() || options_.telemetry_path[0] != '/') {
     return InvalidError("telemetry path must start with '/': " + options_.telemetry_path);
   }
-  std::vector<std::string> opts = {"listening_ports", *ports,
-                                   "num_threads",     std::to_string(options_.threads),
-                                   "request_timeout_ms", "10000",
-                                   "enable_keep_alive", "no"};
+  std::vector<std::string> opts = {
+      "listening_ports",    *ports,  "num_threads",       std::to_string(options_.threads),
+      "request_timeout_ms", "10000", "enable_keep_alive", "no"};
   try {
     server_ = std::make_unique<CivetServer>(opts);
   } catch (const std::exception& e) {
@@ -130,9 +141,10 @@ int HttpServer::Handle(const std::string& path, std::string* type, std::string* 
   if (path == "/") {
     const std::string tp = HtmlEscape(options_.telemetry_path);
     *type = "text/html; charset=utf-8";
-    *body = std::string("<!DOCTYPE html>\n<html><head><title>gVisor Exporter</title></head><body>\n"
-                        "<h1>gVisor Exporter</h1>\n<p>Per-node Prometheus exporter for gVisor "
-                        "(runsc) sandboxes, version ") +
+    *body = std::string(
+                "<!DOCTYPE html>\n<html><head><title>gVisor Exporter</title></head><body>\n"
+                "<h1>gVisor Exporter</h1>\n<p>Per-node Prometheus exporter for gVisor "
+                "(runsc) sandboxes, version ") +
             kVersion + ".</p>\n<ul>\n<li><a href=\"" + tp + "\">Metrics</a> (" + tp +
             ")</li>\n<li><a href=\"/healthz\">Health</a> (/healthz)</li>\n</ul>\n</body></html>\n";
     return 200;

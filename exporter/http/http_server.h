@@ -4,12 +4,12 @@
 // in-memory snapshot only, so a request never waits on a sandbox.
 #pragma once
 
+#include <prometheus/collectable.h>
+
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <prometheus/collectable.h>
 
 #include "exporter/common/status.h"
 
@@ -29,7 +29,8 @@ using HealthCheck = std::function<std::pair<bool, std::string>()>;
 
 class HttpServer {
  public:
-  HttpServer(HttpOptions options, std::vector<std::shared_ptr<prometheus::Collectable>> collectables,
+  HttpServer(HttpOptions options,
+             std::vector<std::shared_ptr<prometheus::Collectable>> collectables,
              HealthCheck health);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;

@@ -1,12 +1,11 @@
 #include "exporter/http/http_server.h"
 
 #include <arpa/inet.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "exporter/collectors/snapshot_collector.h"
 #include "exporter/collectors/testing_snapshot.h"
@@ -46,8 +45,9 @@ class HttpServerTest : public ::testing::Test {
     HttpOptions o;
     o.listen_address = "127.0.0.1:0";
     o.telemetry_path = "/custom-metrics";
-    server_ = std::make_unique<HttpServer>(o, std::vector<std::shared_ptr<prometheus::Collectable>>{c},
-                                           [this] { return std::make_pair(healthy_, std::string("msg")); });
+    server_ = std::make_unique<HttpServer>(
+        o, std::vector<std::shared_ptr<prometheus::Collectable>>{c},
+        [this] { return std::make_pair(healthy_, std::string("msg")); });
     ASSERT_TRUE(server_->Start().ok());
     ASSERT_GT(server_->port(), 0);
   }
@@ -62,7 +62,8 @@ TEST_F(HttpServerTest, ServesMetricsAtTheTelemetryPath) {
   EXPECT_THAT(r, StartsWith("HTTP/1.1 200"));
   EXPECT_THAT(r, HasSubstr("Content-Type: text/plain; version=0.0.4"));
   EXPECT_THAT(r, HasSubstr("# TYPE gvisor_sandbox_memory_total_bytes gauge"));
-  EXPECT_THAT(r, HasSubstr("gvisor_sandbox_pids{namespace=\"shop\",pod=\"web-0\",sandbox_id=\"sb1\"} 3"));
+  EXPECT_THAT(
+      r, HasSubstr("gvisor_sandbox_pids{namespace=\"shop\",pod=\"web-0\",sandbox_id=\"sb1\"} 3"));
 }
 
 TEST_F(HttpServerTest, LandingPageLinksTheTelemetryPath) {

@@ -4,19 +4,26 @@ namespace gvisor_exporter {
 
 const char* StatsPathName(StatsPath p) {
   switch (p) {
-    case StatsPath::kNone: return "none";
-    case StatsPath::kControlSocket: return "control_socket";
-    case StatsPath::kCli: return "cli";
+    case StatsPath::kNone:
+      return "none";
+    case StatsPath::kControlSocket:
+      return "control_socket";
+    case StatsPath::kCli:
+      return "cli";
   }
   return "none";
 }
 
 const char* ProcessRoleName(ProcessRole r) {
   switch (r) {
-    case ProcessRole::kSentry: return "sentry";
-    case ProcessRole::kGofer: return "gofer";
-    case ProcessRole::kStub: return "stub";
-    case ProcessRole::kOther: return "other";
+    case ProcessRole::kSentry:
+      return "sentry";
+    case ProcessRole::kGofer:
+      return "gofer";
+    case ProcessRole::kStub:
+      return "stub";
+    case ProcessRole::kOther:
+      return "other";
   }
   return "other";
 }

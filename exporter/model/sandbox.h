@@ -26,28 +26,28 @@ struct CgroupRef {
 
 // One container of a sandbox, from its state file (<ctr>_sandbox:<sb>.state).
 struct ContainerInfo {
-  std::string id;             // runsc container id (validated)
-  std::string name;           // CRI container name; "" for the pause container
-  bool is_pause = false;      // container id == sandbox id
-  std::string status;         // creating|created|running|paused|stopped
-  int64_t gofer_pid = 0;      // 0 when unknown / dead
-  std::string image;          // CRI image name annotation, may be ""
-  std::string created_at;     // RFC3339 from the state file
+  std::string id;          // runsc container id (validated)
+  std::string name;        // CRI container name; "" for the pause container
+  bool is_pause = false;   // container id == sandbox id
+  std::string status;      // creating|created|running|paused|stopped
+  int64_t gofer_pid = 0;   // 0 when unknown / dead
+  std::string image;       // CRI image name annotation, may be ""
+  std::string created_at;  // RFC3339 from the state file
 };
 
 // One sandbox (= one pod = one sentry process), from the state directory.
 struct SandboxInfo {
-  std::string root;           // the runsc root directory it was found under
-  std::string id;             // sandbox id (= pause container id = CRI pod sandbox id)
-  int64_t pid = 0;            // sentry host pid, confirmed alive via /proc
+  std::string root;             // the runsc root directory it was found under
+  std::string id;               // sandbox id (= pause container id = CRI pod sandbox id)
+  int64_t pid = 0;              // sentry host pid, confirmed alive via /proc
   uint64_t pid_start_time = 0;  // /proc/<pid>/stat starttime (jiffies); guards pid reuse
-  std::string pod_name;       // io.kubernetes.cri.sandbox-name ("" outside Kubernetes)
-  std::string pod_namespace;  // io.kubernetes.cri.sandbox-namespace
-  std::string pod_uid;        // io.kubernetes.cri.sandbox-uid
+  std::string pod_name;         // io.kubernetes.cri.sandbox-name ("" outside Kubernetes)
+  std::string pod_namespace;    // io.kubernetes.cri.sandbox-namespace
+  std::string pod_uid;          // io.kubernetes.cri.sandbox-uid
   CgroupRef cgroup;
   std::string control_socket_path;  // newer runsc (>= 20230920); "" -> abstract socket
   std::map<std::string, std::string> metric_metadata;  // newer runsc (>= 20230130)
-  std::vector<ContainerInfo> containers;  // pause container first, then by id
+  std::vector<ContainerInfo> containers;               // pause container first, then by id
 };
 
 // Memory accounting inside the sandbox (runsc usage / Usage.Collect), bytes.
@@ -78,7 +78,7 @@ const char* ProcessRoleName(ProcessRole r);
 struct HostProcess {
   int64_t pid = 0;
   ProcessRole role = ProcessRole::kOther;
-  std::string container_id;   // for gofers: the container they serve
+  std::string container_id;  // for gofers: the container they serve
   uint64_t rss_bytes = 0;
   uint64_t pss_bytes = 0;
   uint64_t pss_anon_bytes = 0, pss_file_bytes = 0, pss_shmem_bytes = 0;
@@ -90,11 +90,12 @@ struct HostProcess {
 
 // The sandbox's host cgroup.
 struct HostCgroup {
-  std::optional<uint64_t> memory_usage_bytes;   // v1 memory.usage_in_bytes / v2 memory.current
-  std::optional<uint64_t> memory_working_set_bytes;  // usage - inactive_file (cAdvisor's definition)
+  std::optional<uint64_t> memory_usage_bytes;  // v1 memory.usage_in_bytes / v2 memory.current
+  std::optional<uint64_t>
+      memory_working_set_bytes;  // usage - inactive_file (cAdvisor's definition)
   std::optional<uint64_t> memory_rss_bytes, memory_cache_bytes, memory_shmem_bytes,
       memory_mapped_file_bytes;
-  std::optional<double> cpu_usage_seconds;       // v1 cpuacct.usage / v2 cpu.stat usage_usec
+  std::optional<double> cpu_usage_seconds;  // v1 cpuacct.usage / v2 cpu.stat usage_usec
   std::optional<double> cpu_user_seconds, cpu_system_seconds;
 };
 
@@ -107,7 +108,7 @@ struct SandboxPlatform {
   bool debug = false;
   bool strace = false;
   bool pod_init_config = false;
-  std::string source;       // "cmdline" or "metadata"
+  std::string source;  // "cmdline" or "metadata"
 };
 
 // Everything known about one sandbox at one poll.
@@ -129,7 +130,7 @@ struct SourceHealth {
 struct NodeInfo {
   std::string runsc_version;  // "" when runsc not found
   bool kvm_device_present = false;
-  bool kvm_usable = false;    // /dev/kvm opens O_RDWR and KVM_GET_API_VERSION answers 12
+  bool kvm_usable = false;  // /dev/kvm opens O_RDWR and KVM_GET_API_VERSION answers 12
 };
 
 // One immutable picture of the node, replaced wholesale at every poll.
@@ -138,9 +139,10 @@ struct NodeSnapshot {
   double poll_duration_seconds = 0;
   uint64_t poll_count = 0;  // polls completed since start, this one included
   NodeInfo node;
-  std::vector<std::string> roots;  // roots scanned (existing ones)
+  std::vector<std::string> roots;          // roots scanned (existing ones)
   std::vector<SandboxSnapshot> sandboxes;  // sorted by (root, id)
-  std::map<std::string, SourceHealth> sources;  // "runsc_state", "control_socket", "cli", "procfs", "cgroup"
+  std::map<std::string, SourceHealth>
+      sources;  // "runsc_state", "control_socket", "cli", "procfs", "cgroup"
 };
 
 }  // namespace gvisor_exporter

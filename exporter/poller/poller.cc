@@ -1,7 +1,8 @@
 #include "exporter/poller/poller.h"
 
-#include <algorithm>
 #include <spdlog/spdlog.h>
+
+#include <algorithm>
 
 namespace gvisor_exporter {
 
@@ -28,7 +29,8 @@ auto Timed(const char* source, std::map<std::string, SourceHealth>* health, F&& 
   return result;
 }
 
-void Merge(const std::map<std::string, SourceHealth>& from, std::map<std::string, SourceHealth>* to) {
+void Merge(const std::map<std::string, SourceHealth>& from,
+           std::map<std::string, SourceHealth>* to) {
   for (const auto& [name, h] : from) {
     SourceHealth& t = (*to)[name];
     t.success = t.success && h.success;
@@ -50,7 +52,8 @@ SandboxSnapshot Poller::ReadSandbox(const SandboxInfo& info,
   SandboxSnapshot s;
   s.info = info;
   // In-sandbox usage: the control socket first, the runsc CLI as fallback.
-  auto usage = Timed("control_socket", health, [&] { return sources_.control_socket->Collect(info); });
+  auto usage =
+      Timed("control_socket", health, [&] { return sources_.control_socket->Collect(info); });
   if (!usage.ok()) {
     errors_->Report("control_socket", usage.status(), info.id);
     if (sources_.cli && options_.cli_fallback) {
@@ -116,7 +119,8 @@ void Poller::PollOnce() {
   std::mutex health_mu;
   auto work = [&] {
     std::map<std::string, SourceHealth> local;
-    for (size_t i = next++; i < n; i = next++) snap->sandboxes[i] = ReadSandbox(d.sandboxes[i], &local);
+    for (size_t i = next++; i < n; i = next++)
+      snap->sandboxes[i] = ReadSandbox(d.sandboxes[i], &local);
     std::lock_guard<std::mutex> lock(health_mu);
     Merge(local, &snap->sources);
   };

@@ -19,7 +19,7 @@ namespace gvisor_exporter {
 
 struct PollerOptions {
   std::chrono::milliseconds interval{5000};
-  int concurrency = 4;                              // sandboxes read in parallel
+  int concurrency = 4;                                    // sandboxes read in parallel
   std::chrono::milliseconds node_probe_interval{600000};  // runsc version / KVM
   bool cli_fallback = true;
   bool host = true;  // host processes + cgroup (--[no-]collector.host)
@@ -35,8 +35,7 @@ struct PollerSources {
 
 class Poller {
  public:
-  Poller(PollerOptions options, PollerSources sources, SnapshotStore* store,
-         ErrorReporter* errors);
+  Poller(PollerOptions options, PollerSources sources, SnapshotStore* store, ErrorReporter* errors);
   ~Poller();
 
   // Runs one full poll synchronously and publishes its snapshot.

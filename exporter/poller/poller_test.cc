@@ -147,7 +147,8 @@ TEST(PollerTest, SlowSandboxesAreReadByABoundedPool) {
   PollerOptions o;
   o.concurrency = 4;
   Rig rig(o);
-  for (int i = 0; i < 8; ++i) rig.discovery->sandboxes.push_back(Sb("s" + std::to_string(i), i + 1));
+  for (int i = 0; i < 8; ++i)
+    rig.discovery->sandboxes.push_back(Sb("s" + std::to_string(i), i + 1));
   rig.control->delay = std::chrono::milliseconds(100);
   rig.poller->PollOnce();
   auto snap = rig.store.Get();

@@ -13,8 +13,8 @@
 namespace gvisor_exporter {
 
 struct Discovery {
-  std::vector<std::string> roots;        // roots that exist
-  std::vector<SandboxInfo> sandboxes;    // live sandboxes, sorted by (root, id)
+  std::vector<std::string> roots;      // roots that exist
+  std::vector<SandboxInfo> sandboxes;  // live sandboxes, sorted by (root, id)
   // false when an existing root could not be listed or a limit cut the result;
   // per-file problems (stale, half-written) are routine and only counted.
   bool success = true;

@@ -10,8 +10,8 @@
 #include "exporter/common/subprocess.h"
 #include "exporter/sources/cli/runsc_cli.h"
 #include "exporter/sources/control/control_client.h"
-#include "exporter/sources/control/real_sandbox.h"
 #include "exporter/sources/control/usage_parser.h"
+#include "exporter/testing/real_sandbox.h"
 
 namespace gvisor_exporter {
 namespace {
@@ -23,14 +23,14 @@ class RealSandboxCliTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (std::string why = RealSandboxEnv::Unavailable(); !why.empty()) GTEST_SKIP() << why;
-    env_ = std::make_unique<RealSandboxEnv>();
+    env_ = std::make_unique<RealSandboxEnv>("gve-ctl-test");
   }
   std::unique_ptr<RealSandboxEnv> env_;
 };
 
 TEST_F(RealSandboxCliTest, ControlSocketAndCliAgree) {
-  const std::string id = RealSandboxEnv::UniqueId();
-  ASSERT_TRUE(env_->Start(id, {"/bin/sleep", "1000"}).ok());
+  const std::string id = RealSandboxEnv::UniqueId("gvectl");
+  ASSERT_TRUE(env_->StartCriSandbox(id).ok());
   const SandboxInfo sb = env_->Info(id);
   ControlSocketClient control;
   RunscCli cli;
@@ -82,14 +82,13 @@ TEST_F(RealSandboxCliTest, ControlSocketAndCliAgree) {
 // Why the CLI path reports no CPU: the pause container's events -stats line
 // carries only its share of the sandbox's CPU, which is ~0.
 TEST_F(RealSandboxCliTest, PauseContainerLineDoesNotCarryTheSandboxCpu) {
-  const std::string sb_id = RealSandboxEnv::UniqueId();
-  const std::string app_id = RealSandboxEnv::UniqueId();
-  ASSERT_TRUE(env_->Start(sb_id, {"/bin/sleep", "1000"}).ok());
-  ASSERT_TRUE(env_->Start(app_id,
-                          {"/bin/sh", "-c",
-                           "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done;"
-                           " exec sleep 1000"},
-                          sb_id)
+  const std::string sb_id = RealSandboxEnv::UniqueId("gvectl");
+  const std::string app_id = RealSandboxEnv::UniqueId("gvectl");
+  ASSERT_TRUE(env_->StartCriSandbox(sb_id).ok());
+  ASSERT_TRUE(env_->StartCriContainer(app_id, sb_id,
+                                      {"/bin/sh", "-c",
+                                       "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done;"
+                                       " exec sleep 1000"})
                   .ok());
   const SandboxInfo sb = env_->Info(sb_id, {app_id});
   ControlSocketClient control;
@@ -117,7 +116,7 @@ TEST_F(RealSandboxCliTest, PauseContainerLineDoesNotCarryTheSandboxCpu) {
   EXPECT_GE(*(*app_line)[0].cpu_total, 100'000'000u);
   EXPECT_LT(*(*pause_line)[0].cpu_total, *(*app_line)[0].cpu_total / 4);
   // ...of the host cgroup's CPU, read here afterwards (cgroup v1 hosts).
-  std::ifstream cpuacct("/sys/fs/cgroup/cpuacct/gve-ctl-test/" + sb_id + "/cpuacct.usage");
+  std::ifstream cpuacct("/sys/fs/cgroup/cpuacct" + env_->CgroupsPath(sb_id) + "/cpuacct.usage");
   if (uint64_t cgroup_ns = 0; cpuacct >> cgroup_ns) {
     EXPECT_LE(*(*app_line)[0].cpu_total, cgroup_ns);
   }

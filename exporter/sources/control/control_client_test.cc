@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "exporter/sources/control/fake_urpc_server.h"
+#include "exporter/testing/temp_dir.h"
 
 namespace gvisor_exporter {
 namespace {

@@ -57,7 +57,4 @@ class FakeUrpcServer {
   std::thread thread_;
 };
 
-// Reads a fixture below the repo root (GVE_SOURCE_DIR).
-std::string ReadFixture(const std::string& relative_path);
-
 }  // namespace gvisor_exporter::testing

@@ -11,9 +11,7 @@
 
 #include <cstddef>
 #include <cstring>
-#include <fstream>
 #include <list>
-#include <sstream>
 
 #include "exporter/sources/control/urpc_reply.h"
 
@@ -153,14 +151,6 @@ void FakeUrpcServer::SendWithFds(int fd, std::string_view data, const std::vecto
   c->cmsg_len = CMSG_LEN(bytes);
   std::memcpy(CMSG_DATA(c), fds.data(), bytes);
   EXPECT_EQ(sendmsg(fd, &msg, MSG_NOSIGNAL), static_cast<ssize_t>(data.size()));
-}
-
-std::string ReadFixture(const std::string& relative_path) {
-  std::ifstream in(std::string(GVE_SOURCE_DIR) + "/" + relative_path, std::ios::binary);
-  EXPECT_TRUE(in.good()) << relative_path;
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 }  // namespace gvisor_exporter::testing

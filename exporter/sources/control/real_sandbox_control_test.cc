@@ -1,35 +1,28 @@
 // Against a REAL runsc sandbox (root + runsc required, else skipped).
-#include <dirent.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <string>
 
 #include "exporter/sources/control/control_client.h"
-#include "exporter/sources/control/real_sandbox.h"
 #include "exporter/sources/control/urpc_client.h"
 #include "exporter/sources/control/usage_parser.h"
+#include "exporter/testing/open_fds.h"
+#include "exporter/testing/real_sandbox.h"
 
 namespace gvisor_exporter {
 namespace {
 
+using testing::CountOpenFds;
 using testing::RealSandboxEnv;
-
-int CountOpenFds() {
-  int n = 0;
-  DIR* d = opendir("/proc/self/fd");
-  while (dirent* e = readdir(d)) n += e->d_name[0] != '.';
-  closedir(d);
-  return n - 1;
-}
 
 class RealSandboxControlTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (std::string why = RealSandboxEnv::Unavailable(); !why.empty()) GTEST_SKIP() << why;
-    env_ = std::make_unique<RealSandboxEnv>();
-    id_ = RealSandboxEnv::UniqueId();
-    Status st = env_->Start(id_, {"/bin/sleep", "1000"});
+    env_ = std::make_unique<RealSandboxEnv>("gve-ctl-test");
+    id_ = RealSandboxEnv::UniqueId("gvectl");
+    Status st = env_->StartCriSandbox(id_);
     ASSERT_TRUE(st.ok()) << st.ToString();
   }
 

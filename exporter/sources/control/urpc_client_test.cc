@@ -1,7 +1,6 @@
 // Fault tests of UrpcConnection against real sockets (FakeUrpcServer).
 #include "exporter/sources/control/urpc_client.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -13,24 +12,19 @@
 #include <thread>
 
 #include "exporter/sources/control/fake_urpc_server.h"
+#include "exporter/testing/open_fds.h"
+#include "exporter/testing/temp_dir.h"
 
 namespace gvisor_exporter {
 namespace {
 
 using std::chrono::milliseconds;
+using testing::CountOpenFds;
 using testing::FakeUrpcServer;
 using testing::ReadFixture;
 using Clock = std::chrono::steady_clock;
 
 const char kUsageFixture[] = "exporter/sources/control/testdata/urpc-usage.json";
-
-int CountOpenFds() {
-  int n = 0;
-  DIR* d = opendir("/proc/self/fd");
-  while (dirent* e = readdir(d)) n += e->d_name[0] != '.';
-  closedir(d);
-  return n - 1;
-}
 
 UrpcOptions Opts(int timeout_ms = 1000, size_t max = 1 << 20) {
   UrpcOptions o;

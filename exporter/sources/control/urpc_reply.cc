@@ -16,16 +16,7 @@ JsonValueScanner::State JsonValueScanner::Feed(std::string_view chunk) {
   if (state_ != State::kNeedMore) return state_;
   for (size_t i = 0; i < chunk.size(); ++i) {
     const char c = chunk[i];
-    if (in_string_) {
-      if (escaped_) {
-        escaped_ = false;
-      } else if (c == '\\') {
-        escaped_ = true;
-      } else if (c == '"') {
-        in_string_ = false;
-      }
-      continue;
-    }
+    if (strings_.Skip(c)) continue;
     if (depth_ == 0) {
       // Before the value: only whitespace, then an object or array. A bare
       // scalar could not be delimited on a stream, and no urpc peer sends one.
@@ -34,7 +25,7 @@ JsonValueScanner::State JsonValueScanner::Feed(std::string_view chunk) {
     }
     switch (c) {
       case '"':
-        in_string_ = true;
+        strings_.Open();
         break;
       case '{':
       case '[':

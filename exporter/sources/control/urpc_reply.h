@@ -43,8 +43,7 @@ class JsonValueScanner {
   size_t depth_ = 0;
   size_t consumed_ = 0;
   size_t end_offset_ = 0;
-  bool in_string_ = false;
-  bool escaped_ = false;
+  JsonStringSkipper strings_;
 };
 
 // True for the JSON insignificant whitespace characters.

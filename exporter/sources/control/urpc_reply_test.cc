@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "exporter/sources/control/fake_urpc_server.h"
+#include "exporter/testing/temp_dir.h"
 
 namespace gvisor_exporter {
 namespace {

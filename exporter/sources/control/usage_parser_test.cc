@@ -5,8 +5,8 @@
 #include <string>
 
 #include "exporter/common/json_util.h"
-#include "exporter/sources/control/fake_urpc_server.h"
 #include "exporter/sources/control/urpc_reply.h"
+#include "exporter/testing/temp_dir.h"
 
 namespace gvisor_exporter {
 namespace {

@@ -33,12 +33,12 @@ class CgroupFiles {
  public:
   // Opens <base_dir>/<rel>; a failure is recorded and later reads are no-ops.
   CgroupFiles(const std::string& base_dir, const std::string& rel) {
-    StatusOr<host_io::UniqueFd> base = host_io::OpenDir(base_dir);
+    StatusOr<UniqueFd> base = OpenDir(base_dir);
     if (!base.ok()) {
       Fail(base.status());
       return;
     }
-    StatusOr<host_io::UniqueFd> dir = host_io::OpenDirBeneath(base->get(), rel);
+    StatusOr<UniqueFd> dir = host_io::OpenDirBeneath(base->get(), rel);
     if (!dir.ok()) {
       Fail(dir.status());
       return;
@@ -85,7 +85,7 @@ class CgroupFiles {
     if (first_error_.ok()) first_error_ = s;
   }
 
-  host_io::UniqueFd dir_;
+  UniqueFd dir_;
   Status first_error_;
   int read_ = 0;
 };

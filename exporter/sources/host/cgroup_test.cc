@@ -20,40 +20,59 @@ CgroupRef V2(std::string path) {
 
 double Hz() { return static_cast<double>(sysconf(_SC_CLK_TCK)); }
 
+// Every value CgroupReader reports for one cgroup.
+struct CgroupValues {
+  uint64_t memory_usage, memory_working_set, memory_rss, memory_cache, memory_shmem,
+      memory_mapped_file;
+  double cpu_usage, cpu_user, cpu_system;
+};
+
+// Reads `ref` below testdata/`fixture` and compares every value with `want`.
+void ExpectCgroup(const std::string& fixture, CgroupLayout layout, const CgroupRef& ref,
+                  const CgroupValues& want) {
+  CgroupReader reader(TestData(fixture));
+  ASSERT_EQ(reader.layout(), layout);
+  StatusOr<HostCgroup> cg = reader.Read(ref);
+  ASSERT_TRUE(cg.ok()) << cg.status().ToString();
+  EXPECT_EQ(cg->memory_usage_bytes, want.memory_usage);
+  EXPECT_EQ(cg->memory_working_set_bytes, want.memory_working_set);
+  EXPECT_EQ(cg->memory_rss_bytes, want.memory_rss);
+  EXPECT_EQ(cg->memory_cache_bytes, want.memory_cache);
+  EXPECT_EQ(cg->memory_shmem_bytes, want.memory_shmem);
+  EXPECT_EQ(cg->memory_mapped_file_bytes, want.memory_mapped_file);
+  EXPECT_DOUBLE_EQ(*cg->cpu_usage_seconds, want.cpu_usage);
+  EXPECT_DOUBLE_EQ(*cg->cpu_user_seconds, want.cpu_user);
+  EXPECT_DOUBLE_EQ(*cg->cpu_system_seconds, want.cpu_system);
+}
+
 // testdata/cgroup_v1: memory and cpuacct files of a real runsc sandbox's
 // cgroup (v1 hybrid host, cgroupsPath /gve-host-test/gvhptrace).
 TEST(CgroupReaderTest, V1RealFiles) {
-  CgroupReader reader(TestData("cgroup_v1"));
-  ASSERT_EQ(reader.layout(), CgroupLayout::kV1);
-  StatusOr<HostCgroup> cg = reader.Read(V1("/gve-host-test/gvhptrace"));
-  ASSERT_TRUE(cg.ok()) << cg.status().ToString();
-  EXPECT_EQ(cg->memory_usage_bytes, 11902976u);
-  EXPECT_EQ(cg->memory_working_set_bytes, 11902976u - 4096u);
-  EXPECT_EQ(cg->memory_rss_bytes, 9633792u);
-  EXPECT_EQ(cg->memory_cache_bytes, 466944u);
-  EXPECT_EQ(cg->memory_shmem_bytes, 462848u);
-  EXPECT_EQ(cg->memory_mapped_file_bytes, 454656u);
-  EXPECT_DOUBLE_EQ(*cg->cpu_usage_seconds, 0.128639194);
-  EXPECT_DOUBLE_EQ(*cg->cpu_user_seconds, 7 / Hz());
-  EXPECT_DOUBLE_EQ(*cg->cpu_system_seconds, 5 / Hz());
+  ExpectCgroup("cgroup_v1", CgroupLayout::kV1, V1("/gve-host-test/gvhptrace"),
+               {.memory_usage = 11902976u,
+                .memory_working_set = 11902976u - 4096u,
+                .memory_rss = 9633792u,
+                .memory_cache = 466944u,
+                .memory_shmem = 462848u,
+                .memory_mapped_file = 454656u,
+                .cpu_usage = 0.128639194,
+                .cpu_user = 7 / Hz(),
+                .cpu_system = 5 / Hz()});
 }
 
 // testdata/cgroup_v2: written in the format of the kernel's
 // Documentation/admin-guide/cgroup-v2.rst (no v2 host here).
 TEST(CgroupReaderTest, V2Files) {
-  CgroupReader reader(TestData("cgroup_v2"));
-  ASSERT_EQ(reader.layout(), CgroupLayout::kV2);
-  StatusOr<HostCgroup> cg = reader.Read(V2("/gve-host-test/sbv2"));
-  ASSERT_TRUE(cg.ok()) << cg.status().ToString();
-  EXPECT_EQ(cg->memory_usage_bytes, 21102592u);
-  EXPECT_EQ(cg->memory_working_set_bytes, 21102592u - 4096000u);
-  EXPECT_EQ(cg->memory_rss_bytes, 9633792u);
-  EXPECT_EQ(cg->memory_cache_bytes, 4620288u);
-  EXPECT_EQ(cg->memory_shmem_bytes, 462848u);
-  EXPECT_EQ(cg->memory_mapped_file_bytes, 454656u);
-  EXPECT_DOUBLE_EQ(*cg->cpu_usage_seconds, 1.286391);
-  EXPECT_DOUBLE_EQ(*cg->cpu_user_seconds, 0.7);
-  EXPECT_DOUBLE_EQ(*cg->cpu_system_seconds, 0.586391);
+  ExpectCgroup("cgroup_v2", CgroupLayout::kV2, V2("/gve-host-test/sbv2"),
+               {.memory_usage = 21102592u,
+                .memory_working_set = 21102592u - 4096000u,
+                .memory_rss = 9633792u,
+                .memory_cache = 4620288u,
+                .memory_shmem = 462848u,
+                .memory_mapped_file = 454656u,
+                .cpu_usage = 1.286391,
+                .cpu_user = 0.7,
+                .cpu_system = 0.586391});
 }
 
 TEST(CgroupReaderTest, V2WithoutMemoryControllerIsPartial) {
@@ -90,7 +109,7 @@ TEST(CgroupReaderTest, RejectsUntrustedPaths) {
 
 TEST(CgroupReaderTest, SymlinkInPathIsRejected) {
   TempDir tmp;
-  tmp.CopyFixture("cgroup_v1", "cg");
+  tmp.CopyTree(TestData("cgroup_v1"), "cg");
   // A directory symlink planted where the sandbox's cgroup should be.
   std::filesystem::create_directory_symlink(tmp.path() + "/cg/memory/gve-host-test",
                                             tmp.path() + "/cg/memory/evil");
@@ -106,7 +125,7 @@ TEST(CgroupReaderTest, SymlinkInPathIsRejected) {
 
 TEST(CgroupReaderTest, HugeAndGarbledFiles) {
   TempDir tmp;
-  tmp.CopyFixture("cgroup_v1", "cg");
+  tmp.CopyTree(TestData("cgroup_v1"), "cg");
   const std::string mem = "cg/memory/gve-host-test/gvhptrace/";
   tmp.Write(mem + "memory.stat", std::string(1 << 20, 'x'));
   tmp.Write("cg/cpuacct/gve-host-test/gvhptrace/cpuacct.usage", "12abc\n");
@@ -128,7 +147,7 @@ TEST(CgroupReaderTest, SystemdOnlyOnV2) {
   EXPECT_TRUE(CgroupReader(TestData("cgroup_v2")).Read(sd).ok());
   EXPECT_EQ(CgroupReader(TestData("cgroup_v1")).Read(sd).status().reason(), Reason::kInvalid);
   TempDir tmp;
-  tmp.CopyFixture("cgroup_v2", "cg");
+  tmp.CopyTree(TestData("cgroup_v2"), "cg");
   std::filesystem::rename(tmp.path() + "/cg/gve-host-test/sbv2",
                           tmp.path() + "/cg/gve-host-test/x-sb.scope");
   std::filesystem::rename(tmp.path() + "/cg/gve-host-test", tmp.path() + "/cg/gve.slice");

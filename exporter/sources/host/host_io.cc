@@ -7,29 +7,10 @@
 
 #include <cerrno>
 #include <charconv>
-#include <utility>
+
+#include "exporter/common/file_util.h"
 
 namespace gvisor_exporter::host_io {
-
-UniqueFd& UniqueFd::operator=(UniqueFd&& other) noexcept {
-  if (this != &other) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = other.release();
-  }
-  return *this;
-}
-
-UniqueFd::~UniqueFd() {
-  if (fd_ >= 0) ::close(fd_);
-}
-
-int UniqueFd::release() { return std::exchange(fd_, -1); }
-
-StatusOr<UniqueFd> OpenDir(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return ErrnoError(errno, "open " + path);
-  return UniqueFd(fd);
-}
 
 StatusOr<UniqueFd> OpenDirBeneath(int dir_fd, std::string_view rel) {
   if (!rel.empty() && rel.front() == '/') return InvalidError("path must be relative");
@@ -65,22 +46,7 @@ StatusOr<UniqueFd> OpenDirBeneath(int dir_fd, std::string_view rel) {
 StatusOr<std::string> ReadAt(int dir_fd, const std::string& rel, size_t max_bytes) {
   int fd = ::openat(dir_fd, rel.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK);
   if (fd < 0) return ErrnoError(errno, "open " + rel);
-  UniqueFd owned(fd);
-  std::string out;
-  char buf[8192];
-  while (true) {
-    ssize_t n = ::read(fd, buf, sizeof(buf));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoError(errno, "read " + rel);
-    }
-    if (n == 0) break;
-    if (out.size() + static_cast<size_t>(n) > max_bytes) {
-      return TooLargeError(rel + " exceeds " + std::to_string(max_bytes) + " bytes");
-    }
-    out.append(buf, static_cast<size_t>(n));
-  }
-  return out;
+  return ReadFdBounded(UniqueFd(fd), rel, max_bytes);
 }
 
 StatusOr<std::vector<int64_t>> ListNumericEntries(int dir_fd, const std::string& rel,

@@ -14,30 +14,9 @@
 #include <vector>
 
 #include "exporter/common/status.h"
+#include "exporter/common/unique_fd.h"
 
 namespace gvisor_exporter::host_io {
-
-// Owns a file descriptor; closes it on destruction.
-class UniqueFd {
- public:
-  UniqueFd() = default;
-  explicit UniqueFd(int fd) : fd_(fd) {}
-  UniqueFd(UniqueFd&& other) noexcept : fd_(other.release()) {}
-  UniqueFd& operator=(UniqueFd&& other) noexcept;
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  ~UniqueFd();
-
-  int get() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
-  int release();
-
- private:
-  int fd_ = -1;
-};
-
-// Opens `path` (trusted: symlinks followed) as a directory.
-StatusOr<UniqueFd> OpenDir(const std::string& path);
 
 // Opens the directory `rel` below `dir_fd`, one component at a time with
 // O_NOFOLLOW, so a symlink anywhere in `rel` fails with kInvalid. `rel` must be
@@ -47,6 +26,11 @@ StatusOr<UniqueFd> OpenDirBeneath(int dir_fd, std::string_view rel);
 // Reads the file `rel` (a relative path, e.g. "stat" or "123/status") below
 // `dir_fd`, O_NOFOLLOW on the last component, failing with kTooLarge beyond
 // `max_bytes`. Works on /proc and cgroupfs files that report size 0.
+// Not ReadFileAtBounded (file_util.h), which rejects any '/': reading
+// "task/<tid>/children" under /proc/<pid> needs the components before the
+// last one, and those are followed. That is safe only inside kernel-made trees
+// (/proc/<pid>, a cgroup directory opened with OpenDirBeneath), never in a
+// directory an untrusted party can write. Both share ReadFdBounded.
 StatusOr<std::string> ReadAt(int dir_fd, const std::string& rel, size_t max_bytes);
 
 // Returns the entries of the directory `rel` below `dir_fd` whose names are

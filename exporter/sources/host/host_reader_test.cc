@@ -80,7 +80,7 @@ TEST(HostReaderTest, MetadataMergedWithCmdline) {
 
 TEST(HostReaderTest, BrokenNonSentryIsReportedAndSkipped) {
   TempDir tmp;
-  tmp.CopyFixture("proc_ptrace", "proc");
+  tmp.CopyTree(TestData("proc_ptrace"), "proc");
   tmp.Write("proc/8676/smaps_rollup", "garbage");
   ErrorReporter errors;
   HostReader reader(Options(tmp.path() + "/proc"), &errors);

@@ -92,7 +92,7 @@ StatusOr<HostProcess> ProcReader::Read(int64_t pid, ProcessRole role,
   if (pid <= 0) return InvalidError("bad pid " + std::to_string(pid));
   // Every file is read through this one directory fd: if the pid is reused
   // midway, the reads fail (ESRCH) rather than mix two processes.
-  StatusOr<host_io::UniqueFd> dir = host_io::OpenDir(PidDir(options_.proc_root, pid));
+  StatusOr<UniqueFd> dir = OpenDir(PidDir(options_.proc_root, pid));
   if (!dir.ok()) return dir.status();
   const int fd = dir->get();
 
@@ -138,7 +138,7 @@ StatusOr<std::vector<std::string>> ProcReader::ReadCmdline(int64_t pid,
                                                            uint64_t expected_start_time) const {
   if (pid <= 0) return InvalidError("bad pid " + std::to_string(pid));
   // stat and cmdline through one directory fd: both describe the same process.
-  StatusOr<host_io::UniqueFd> dir = host_io::OpenDir(PidDir(options_.proc_root, pid));
+  StatusOr<UniqueFd> dir = OpenDir(PidDir(options_.proc_root, pid));
   if (!dir.ok()) return dir.status();
   StatusOr<std::string> stat_text = host_io::ReadAt(dir->get(), "stat", kMaxStatBytes);
   if (!stat_text.ok()) return stat_text.status();
@@ -172,7 +172,7 @@ std::optional<ProcessRole> ProcReader::ClassifyDescendant(int64_t pid) const {
 
 std::vector<int64_t> ProcReader::ChildrenOf(int64_t pid) const {
   std::vector<int64_t> out;
-  StatusOr<host_io::UniqueFd> dir = host_io::OpenDir(PidDir(options_.proc_root, pid));
+  StatusOr<UniqueFd> dir = OpenDir(PidDir(options_.proc_root, pid));
   if (!dir.ok()) return out;
   StatusOr<std::vector<int64_t>> tids =
       host_io::ListNumericEntries(dir->get(), "task", options_.max_threads);

@@ -114,7 +114,7 @@ TEST(ProcReaderTest, GoferPidThatIsNotAGoferIsSkipped) {
 
 TEST(ProcReaderTest, VanishedProcessesAreSkippedQuietly) {
   TempDir tmp;
-  tmp.CopyFixture("proc_ptrace", "proc");
+  tmp.CopyTree(TestData("proc_ptrace"), "proc");
   // 8710 died after its parent's children file was read; 55555 too.
   std::filesystem::remove_all(tmp.path() + "/proc/8710");
   tmp.Write("proc/8699/task/8701/children", "55555 ");
@@ -127,7 +127,7 @@ TEST(ProcReaderTest, VanishedProcessesAreSkippedQuietly) {
   // A zombie, or a process whose smaps_rollup is already empty, is gone too.
   tmp.Write("proc/9899/smaps_rollup", "");
   EXPECT_EQ(reader.Read(9899, ProcessRole::kStub).status().reason(), Reason::kNotFound);
-  std::string stat = host_test::ReadFileOrDie(tmp.path() + "/proc/8699/stat");
+  std::string stat = testing::ReadFile(tmp.path() + "/proc/8699/stat");
   stat.replace(stat.find(") t "), 4, ") Z ");
   tmp.Write("proc/8699/stat", stat);
   EXPECT_EQ(reader.Read(8699, ProcessRole::kStub).status().reason(), Reason::kNotFound);
@@ -135,7 +135,7 @@ TEST(ProcReaderTest, VanishedProcessesAreSkippedQuietly) {
 
 TEST(ProcReaderTest, BrokenFilesAreReportedNotSkipped) {
   TempDir tmp;
-  tmp.CopyFixture("proc_ptrace", "proc");
+  tmp.CopyTree(TestData("proc_ptrace"), "proc");
   tmp.Write("proc/8676/smaps_rollup", "Rss: 12 kB\nPss: twelve kB\n");
   tmp.Write("proc/8710/task/8712/status", "Name:\texe\nState:\tt (tracing stop)\n");  // truncated
   tmp.Write("proc/9899/stat", std::string(8192, '9'));                                // huge

@@ -59,6 +59,18 @@ bool ParseKb(std::string_view v, uint64_t* bytes) {
   return true;
 }
 
+// Stores `v` parsed by `parse` (ParseUint64, ParseKb) in *out; a malformed
+// value clears *ok instead and leaves *out as it was.
+void SetParsed(bool (*parse)(std::string_view, uint64_t*), std::string_view v,
+               std::optional<uint64_t>* out, bool* ok) {
+  uint64_t n = 0;
+  if (!parse(v, &n)) {
+    *ok = false;
+    return;
+  }
+  *out = n;
+}
+
 }  // namespace
 
 StatusOr<ProcStat> ParseProcStat(std::string_view text) {
@@ -98,14 +110,6 @@ StatusOr<ProcStat> ParseProcStat(std::string_view text) {
 StatusOr<ProcStatus> ParseProcStatus(std::string_view text) {
   ProcStatus st;
   bool ok = true;
-  auto set_uint = [&ok](std::string_view v, std::optional<uint64_t>* out) {
-    uint64_t n = 0;
-    if (!ParseUint64(v, &n)) {
-      ok = false;
-      return;
-    }
-    *out = n;
-  };
   ForEachKeyLine(text, [&](std::string_view key, std::string_view value) {
     if (key == "State") {
       size_t i = value.find_first_not_of(" \t");
@@ -115,15 +119,15 @@ StatusOr<ProcStatus> ParseProcStatus(std::string_view text) {
         st.state = value[i];
       }
     } else if (key == "Threads") {
-      set_uint(value, &st.threads);
+      SetParsed(ParseUint64, value, &st.threads, &ok);
     } else if (key == "TracerPid") {
       std::optional<uint64_t> v;
-      set_uint(value, &v);
+      SetParsed(ParseUint64, value, &v, &ok);
       if (v) st.tracer_pid = static_cast<int64_t>(*v);
     } else if (key == "voluntary_ctxt_switches") {
-      set_uint(value, &st.voluntary_ctxt_switches);
+      SetParsed(ParseUint64, value, &st.voluntary_ctxt_switches, &ok);
     } else if (key == "nonvoluntary_ctxt_switches") {
-      set_uint(value, &st.nonvoluntary_ctxt_switches);
+      SetParsed(ParseUint64, value, &st.nonvoluntary_ctxt_switches, &ok);
     }
   });
   if (!ok) return ParseError("status: malformed value");
@@ -133,14 +137,6 @@ StatusOr<ProcStatus> ParseProcStatus(std::string_view text) {
 StatusOr<SmapsRollup> ParseSmapsRollup(std::string_view text) {
   SmapsRollup r;
   bool have_rss = false, have_pss = false, ok = true;
-  auto set_opt = [&ok](std::string_view v, std::optional<uint64_t>* out) {
-    uint64_t b = 0;
-    if (!ParseKb(v, &b)) {
-      ok = false;
-      return;
-    }
-    *out = b;
-  };
   // The first line is the rollup's pseudo-mapping header
   // ("00400000-7ffd... ---p 00000000 00:00 0  [rollup]"); its ':' (in the
   // device field) yields a key we ignore.
@@ -152,11 +148,11 @@ StatusOr<SmapsRollup> ParseSmapsRollup(std::string_view text) {
       have_pss = true;
       ok = ok && ParseKb(value, &r.pss);
     } else if (key == "Pss_Anon") {
-      set_opt(value, &r.pss_anon);
+      SetParsed(ParseKb, value, &r.pss_anon, &ok);
     } else if (key == "Pss_File") {
-      set_opt(value, &r.pss_file);
+      SetParsed(ParseKb, value, &r.pss_file, &ok);
     } else if (key == "Pss_Shmem") {
-      set_opt(value, &r.pss_shmem);
+      SetParsed(ParseKb, value, &r.pss_shmem, &ok);
     }
   });
   if (!ok) return ParseError("smaps_rollup: malformed value");

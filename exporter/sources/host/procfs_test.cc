@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <string_view>
+
 #include "exporter/sources/host/test_util.h"
 
 namespace gvisor_exporter {
@@ -14,19 +16,33 @@ constexpr char kSentry[] = "proc_ptrace/8680/";
 constexpr char kGofer[] = "proc_ptrace/8676/";
 constexpr char kStub[] = "proc_ptrace/8710/";
 
-TEST(ParseProcStatTest, RealSentry) {
-  StatusOr<ProcStat> st = ParseProcStat(ReadFixture(std::string(kSentry) + "stat"));
+// Parses `text` and compares every field of the result with `want`.
+void ExpectProcStat(std::string_view text, const ProcStat& want) {
+  StatusOr<ProcStat> st = ParseProcStat(text);
   ASSERT_TRUE(st.ok()) << st.status().ToString();
-  EXPECT_EQ(st->pid, 8680);
-  EXPECT_EQ(st->comm, "exe");
-  EXPECT_EQ(st->state, 'S');
-  EXPECT_EQ(st->ppid, 1);
-  EXPECT_EQ(st->minflt, 4498u);
-  EXPECT_EQ(st->majflt, 0u);
-  EXPECT_EQ(st->utime, 3u);
-  EXPECT_EQ(st->stime, 3u);
-  EXPECT_EQ(st->num_threads, 14u);
-  EXPECT_EQ(st->starttime, 42368u);
+  EXPECT_EQ(st->pid, want.pid);
+  EXPECT_EQ(st->comm, want.comm);
+  EXPECT_EQ(st->state, want.state);
+  EXPECT_EQ(st->ppid, want.ppid);
+  EXPECT_EQ(st->minflt, want.minflt);
+  EXPECT_EQ(st->majflt, want.majflt);
+  EXPECT_EQ(st->utime, want.utime);
+  EXPECT_EQ(st->stime, want.stime);
+  EXPECT_EQ(st->num_threads, want.num_threads);
+  EXPECT_EQ(st->starttime, want.starttime);
+}
+
+TEST(ParseProcStatTest, RealSentry) {
+  ExpectProcStat(ReadFixture(std::string(kSentry) + "stat"), {.pid = 8680,
+                                                              .comm = "exe",
+                                                              .state = 'S',
+                                                              .ppid = 1,
+                                                              .minflt = 4498,
+                                                              .majflt = 0,
+                                                              .utime = 3,
+                                                              .stime = 3,
+                                                              .num_threads = 14,
+                                                              .starttime = 42368});
 }
 
 TEST(ParseProcStatTest, RealStubIsTraced) {
@@ -40,19 +56,17 @@ TEST(ParseProcStatTest, RealStubIsTraced) {
 
 TEST(ParseProcStatTest, CommWithParenthesesAndSpaces) {
   // A process may name itself anything up to 15 bytes, including ") (".
-  const std::string stat =
-      "42 (a) (b) S 9 ) R 7 42 42 0 -1 4194560 11 0 12 0 13 14 0 0 20 0 5 0 999 0 0\n";
-  StatusOr<ProcStat> st = ParseProcStat(stat);
-  ASSERT_TRUE(st.ok()) << st.status().ToString();
-  EXPECT_EQ(st->comm, "a) (b) S 9 ");
-  EXPECT_EQ(st->state, 'R');
-  EXPECT_EQ(st->ppid, 7);
-  EXPECT_EQ(st->minflt, 11u);
-  EXPECT_EQ(st->majflt, 12u);
-  EXPECT_EQ(st->utime, 13u);
-  EXPECT_EQ(st->stime, 14u);
-  EXPECT_EQ(st->num_threads, 5u);
-  EXPECT_EQ(st->starttime, 999u);
+  ExpectProcStat("42 (a) (b) S 9 ) R 7 42 42 0 -1 4194560 11 0 12 0 13 14 0 0 20 0 5 0 999 0 0\n",
+                 {.pid = 42,
+                  .comm = "a) (b) S 9 ",
+                  .state = 'R',
+                  .ppid = 7,
+                  .minflt = 11,
+                  .majflt = 12,
+                  .utime = 13,
+                  .stime = 14,
+                  .num_threads = 5,
+                  .starttime = 999});
 }
 
 TEST(ParseProcStatTest, RejectsTruncatedAndGarbled) {

@@ -1,5 +1,7 @@
 // Checks this module against one real runsc sandbox. Needs root and runsc
 // (skipped otherwise; CI has both).
+#include "exporter/testing/real_sandbox.h"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -10,17 +12,18 @@
 #include <sstream>
 #include <thread>
 
+#include "exporter/common/subprocess.h"
 #include "exporter/sources/host/cgroup.h"
 #include "exporter/sources/host/host_reader.h"
 #include "exporter/sources/host/platform.h"
 #include "exporter/sources/host/proc_reader.h"
-#include "exporter/sources/host/test_sandbox.h"
+#include "exporter/testing/temp_dir.h"
 
 namespace gvisor_exporter {
 namespace {
 
-using host_test::ReadFileOrDie;
-using host_test::TestSandbox;
+using testing::ReadFile;
+using testing::RealSandboxEnv;
 using Clock = std::chrono::steady_clock;
 
 bool CgroupV2Host() { return access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0; }
@@ -28,7 +31,7 @@ bool CgroupV2Host() { return access("/sys/fs/cgroup/cgroup.controllers", F_OK) =
 // Ground truth, read without this module's code: the sandbox cgroup's members.
 std::set<int64_t> CgroupProcs(const std::string& cgroup_path) {
   const std::string dir = CgroupV2Host() ? "/sys/fs/cgroup" : "/sys/fs/cgroup/memory";
-  std::istringstream in(ReadFileOrDie(dir + cgroup_path + "/cgroup.procs"));
+  std::istringstream in(ReadFile(dir + cgroup_path + "/cgroup.procs"));
   std::set<int64_t> out;
   for (int64_t pid; in >> pid;) out.insert(pid);
   return out;
@@ -38,14 +41,14 @@ uint64_t CgroupMemoryUsage(const std::string& cgroup_path) {
   const std::string file = CgroupV2Host()
                                ? "/sys/fs/cgroup" + cgroup_path + "/memory.current"
                                : "/sys/fs/cgroup/memory" + cgroup_path + "/memory.usage_in_bytes";
-  return std::stoull(ReadFileOrDie(file));
+  return std::stoull(ReadFile(file));
 }
 
 // Σ "Pss:" of smaps_rollup, parsed here with sscanf (independent of procfs.cc).
 uint64_t DirectPssBytes(const std::set<int64_t>& pids) {
   uint64_t total = 0;
   for (int64_t pid : pids) {
-    std::istringstream in(ReadFileOrDie("/proc/" + std::to_string(pid) + "/smaps_rollup"));
+    std::istringstream in(ReadFile("/proc/" + std::to_string(pid) + "/smaps_rollup"));
     for (std::string line; std::getline(in, line);) {
       unsigned long long kb = 0;
       if (std::sscanf(line.c_str(), "Pss: %llu kB", &kb) == 1) total += kb * 1024;
@@ -63,39 +66,40 @@ std::set<int64_t> Pids(const std::vector<ProcessRef>& refs) {
 class RealSandboxTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (geteuid() != 0) GTEST_SKIP() << "needs root";
-    runsc_ = host_test::FindInPath("runsc");
-    if (runsc_.empty()) GTEST_SKIP() << "runsc not installed";
-    sandbox_ = std::make_unique<TestSandbox>(runsc_);
-    ASSERT_TRUE(sandbox_->Start()) << sandbox_->log();
-    nlohmann::json state = sandbox_->State();
-    ASSERT_TRUE(state.is_object()) << sandbox_->log();
-    info_.id = sandbox_->id();
+    if (std::string why = RealSandboxEnv::Unavailable(); !why.empty()) GTEST_SKIP() << why;
+    env_ = std::make_unique<RealSandboxEnv>("gve-host-test");
+    id_ = RealSandboxEnv::UniqueId("gvehost");
+    Status started = env_->Start(id_);
+    ASSERT_TRUE(started.ok()) << started.ToString();
+    cgroup_path_ = env_->CgroupsPath(id_);
+    nlohmann::json state = env_->StateFile(id_);
+    ASSERT_TRUE(state.is_object()) << env_->Log(id_);
+    info_.id = id_;
     info_.pid = state["sandbox"]["pid"].get<int64_t>();
     ContainerInfo c;
-    c.id = sandbox_->id();
+    c.id = id_;
     c.gofer_pid = state["goferPid"].get<int64_t>();
     info_.containers.push_back(c);
-    StatusOr<ProcStat> st =
-        ParseProcStat(ReadFileOrDie("/proc/" + std::to_string(info_.pid) + "/stat"));
+    StatusOr<ProcStat> st = ParseProcStat(ReadFile("/proc/" + std::to_string(info_.pid) + "/stat"));
     ASSERT_TRUE(st.ok());
     info_.pid_start_time = st->starttime;
-    cgroup_ = CgroupRef{CgroupV2Host() ? CgroupRef::Kind::kV2 : CgroupRef::Kind::kV1,
-                        sandbox_->cgroup_path(), ""};
+    cgroup_ =
+        CgroupRef{CgroupV2Host() ? CgroupRef::Kind::kV2 : CgroupRef::Kind::kV1, cgroup_path_, ""};
     // The app (sleep) runs in a stub: wait until sentry, gofer and stubs exist.
-    for (int i = 0; i < 100 && CgroupProcs(sandbox_->cgroup_path()).size() < 3; ++i) {
+    for (int i = 0; i < 100 && CgroupProcs(cgroup_path_).size() < 3; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
   }
 
-  std::string RunscVersion() {
-    const std::string out = sandbox_->dir() + "/version";
-    host_test::RunCommand({runsc_, "--version"}, out);
-    return ReadFileOrDie(out);
+  static std::string RunscVersion() {
+    StatusOr<CommandResult> r =
+        RunCommand({"runsc", "--version"}, std::chrono::seconds(10), 1 << 16);
+    return r.ok() ? r->stdout_data : "";
   }
 
-  std::string runsc_;
-  std::unique_ptr<TestSandbox> sandbox_;
+  std::unique_ptr<RealSandboxEnv> env_;
+  std::string id_;
+  std::string cgroup_path_;  // /gve-host-test/<id>
   SandboxInfo info_;
   CgroupRef cgroup_;
 };
@@ -107,7 +111,7 @@ TEST_F(RealSandboxTest, HostCostMatchesTheCgroup) {
   std::set<int64_t> found, truth;
   for (int attempt = 0; attempt < 10; ++attempt) {
     found = Pids(reader.FindSandboxProcesses(info_));
-    truth = CgroupProcs(sandbox_->cgroup_path());
+    truth = CgroupProcs(cgroup_path_);
     if (found == truth) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
@@ -147,7 +151,7 @@ TEST_F(RealSandboxTest, HostCostMatchesTheCgroup) {
   // The cgroup reader agrees with the file read directly.
   StatusOr<HostCgroup> cg = CgroupReader().Read(cgroup_);
   ASSERT_TRUE(cg.ok()) << cg.status().ToString();
-  const double usage = static_cast<double>(CgroupMemoryUsage(sandbox_->cgroup_path()));
+  const double usage = static_cast<double>(CgroupMemoryUsage(cgroup_path_));
   ASSERT_TRUE(cg->memory_usage_bytes.has_value());
   EXPECT_NEAR(static_cast<double>(*cg->memory_usage_bytes), usage, usage * 0.05);
   EXPECT_GT(cg->cpu_usage_seconds.value_or(0), 0.0);
@@ -198,7 +202,7 @@ TEST_F(RealSandboxTest, CostOfOnePoll) {
 TEST_F(RealSandboxTest, ReadsFailCleanlyOnceKilled) {
   ProcReader reader;
   ASSERT_FALSE(reader.FindSandboxProcesses(info_).empty());
-  sandbox_->Kill();
+  env_->Kill(id_);
   const int64_t gofer = info_.containers[0].gofer_pid;
   for (int i = 0; i < 100; ++i) {
     if (access(("/proc/" + std::to_string(info_.pid)).c_str(), F_OK) != 0 &&
@@ -215,7 +219,7 @@ TEST_F(RealSandboxTest, ReadsFailCleanlyOnceKilled) {
   EXPECT_TRUE(errors.empty());
   EXPECT_EQ(ReadCmdline("/proc", info_.pid).status().reason(), Reason::kNotFound);
   EXPECT_EQ(HostReader(HostReaderOptions{}).Processes(info_).status().reason(), Reason::kNotFound);
-  sandbox_->Remove();
+  env_->Destroy(id_);
   EXPECT_EQ(CgroupReader().Read(cgroup_).status().reason(), Reason::kNotFound);
 }
 

@@ -38,24 +38,6 @@ EntryType EntryTypeOf(int dir_fd, const dirent* d) {
 
 }  // namespace
 
-UniqueFd& UniqueFd::operator=(UniqueFd&& other) noexcept {
-  if (this != &other) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = other.release();
-  }
-  return *this;
-}
-
-UniqueFd::~UniqueFd() {
-  if (fd_ >= 0) ::close(fd_);
-}
-
-int UniqueFd::release() {
-  const int fd = fd_;
-  fd_ = -1;
-  return fd;
-}
-
 StatusOr<std::vector<DirEntry>> ListDir(int dir_fd, size_t max_entries, bool* truncated) {
   *truncated = false;
   // fdopendir takes ownership of its fd, so give it a duplicate opened afresh
@@ -88,15 +70,6 @@ StatusOr<std::vector<DirEntry>> ListDir(int dir_fd, size_t max_entries, bool* tr
   ::closedir(dir);
   if (!status.ok()) return status;
   return entries;
-}
-
-StatusOr<UniqueFd> OpenDir(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  // ENOTDIR would map to kNotFound, which callers treat as "not created yet";
-  // a configured root that is a file is a misconfiguration worth reporting.
-  if (fd < 0 && errno == ENOTDIR) return InvalidError(path + " is not a directory");
-  if (fd < 0) return ErrnoError(errno, "open " + path);
-  return UniqueFd(fd);
 }
 
 StatusOr<UniqueFd> OpenDirAt(int parent_fd, const std::string& name) {

@@ -1,5 +1,7 @@
 // Small fd-based directory helpers for scanning runsc roots without
 // following symlinks (everything is relative to an open directory fd).
+// Roots themselves are opened with OpenDir(path, NotADirectory::kInvalid)
+// (file_util.h).
 #pragma once
 
 #include <sys/types.h>
@@ -9,27 +11,9 @@
 #include <vector>
 
 #include "exporter/common/status.h"
+#include "exporter/common/unique_fd.h"
 
 namespace gvisor_exporter {
-
-// Owns a file descriptor; closes it on destruction.
-class UniqueFd {
- public:
-  UniqueFd() = default;
-  explicit UniqueFd(int fd) : fd_(fd) {}
-  UniqueFd(UniqueFd&& other) noexcept : fd_(other.release()) {}
-  UniqueFd& operator=(UniqueFd&& other) noexcept;
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  ~UniqueFd();
-
-  int get() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
-  int release();
-
- private:
-  int fd_ = -1;
-};
 
 enum class EntryType { kRegular, kDirectory, kSymlink, kOther, kGone };
 
@@ -44,9 +28,6 @@ struct DirEntry {
 // it. The fd itself is left open and unchanged.
 StatusOr<std::vector<DirEntry>> ListDir(int dir_fd, size_t max_entries, bool* truncated);
 
-// Opens a configured directory by path, following symlinks: configuration is
-// trusted, and hosts do symlink /var/run and the like.
-StatusOr<UniqueFd> OpenDir(const std::string& path);
 // Opens the single component `name` below `parent_fd`, never following a
 // symlink (kInvalid when it is one).
 StatusOr<UniqueFd> OpenDirAt(int parent_fd, const std::string& name);

@@ -5,6 +5,7 @@
 #include <set>
 #include <utility>
 
+#include "exporter/common/file_util.h"
 #include "exporter/common/ids.h"
 #include "exporter/sources/runsc_state/dir_listing.h"
 #include "exporter/sources/runsc_state/sandbox_builder.h"
@@ -89,7 +90,7 @@ std::vector<RootScanner::Root> RootScanner::FindRoots(ScanState* state) {
 void RootScanner::AddExplicitRoot(const std::string& raw_path, std::vector<Root>* roots,
                                   ScanState* state) {
   const std::string path = StripTrailingSlashes(raw_path);
-  StatusOr<UniqueFd> fd = OpenDir(path);
+  StatusOr<UniqueFd> fd = OpenDir(path, NotADirectory::kInvalid);
   if (!fd.ok()) {
     if (fd.status().reason() == Reason::kNotFound) return;  // not created yet: normal
     Report(fd.status(), path);
@@ -108,7 +109,7 @@ void RootScanner::AddExplicitRoot(const std::string& raw_path, std::vector<Root>
 void RootScanner::AddRootsUnder(const std::string& raw_parent, std::vector<Root>* roots,
                                 ScanState* state) {
   const std::string parent = StripTrailingSlashes(raw_parent);
-  StatusOr<UniqueFd> parent_fd = OpenDir(parent);
+  StatusOr<UniqueFd> parent_fd = OpenDir(parent, NotADirectory::kInvalid);
   if (!parent_fd.ok()) {
     if (parent_fd.status().reason() == Reason::kNotFound) return;
     Report(parent_fd.status(), parent);

@@ -23,12 +23,26 @@ class RootScannerTest : public ::testing::Test {
  protected:
   RootScannerTest() : proc_(tmp_.Sub("proc")) {}
 
-  ScanResult Scan(std::vector<std::string> roots, std::vector<std::string> parents = {}) {
+  RootScannerOptions Options(std::vector<std::string> roots,
+                             std::vector<std::string> parents = {}) const {
     RootScannerOptions o;
     o.roots = std::move(roots);
     o.root_parents = std::move(parents);
     o.proc_root = proc_.root();
-    return RootScanner(o, &reporter_).Scan();
+    return o;
+  }
+
+  ScanResult Scan(std::vector<std::string> roots, std::vector<std::string> parents = {}) {
+    return RootScanner(Options(std::move(roots), std::move(parents)), &reporter_).Scan();
+  }
+
+  // Live sandboxes pod0..pod<n-1> in `root`, with sentries 10.. in the fake /proc.
+  void AddLiveSandboxes(const std::string& root, int n) {
+    for (int i = 0; i < n; ++i) {
+      const std::string id = "pod" + std::to_string(i);
+      proc_.AddSentry(10 + i, id);
+      WriteState(root, id, id, 10 + i, 0);
+    }
   }
 
   TempDir tmp_;
@@ -121,10 +135,7 @@ TEST_F(RootScannerTest, RootAppearsLaterAndIsRecreated) {
   const std::string parent = tmp_.Sub("runsc");
   const std::string root = parent + "/k8s.io";
   proc_.AddSentry(10, "pod1");
-  RootScannerOptions o;
-  o.root_parents = {parent};
-  o.proc_root = proc_.root();
-  RootScanner scanner(o, &reporter_);
+  RootScanner scanner(Options({}, {parent}), &reporter_);
   EXPECT_TRUE(scanner.Scan().roots_found.empty());
 
   fs::create_directories(root);  // containerd starts its first sandbox
@@ -176,11 +187,7 @@ TEST_F(RootScannerTest, StateFileRewrittenBetweenScans) {
   const std::string root = tmp_.MakeDir("root");
   proc_.AddSentry(10, "pod1", 111);
   WriteState(root, "pod1", "pod1", 10, 0);
-  RootScannerOptions o;
-  o.roots = {root};
-  o.root_parents = {};
-  o.proc_root = proc_.root();
-  RootScanner scanner(o, &reporter_);
+  RootScanner scanner(Options({root}), &reporter_);
   ScanResult r = scanner.Scan();
   ASSERT_EQ(r.sandboxes.size(), 1u);
   EXPECT_EQ(r.sandboxes[0].pid, 10);
@@ -200,16 +207,9 @@ TEST_F(RootScannerTest, StateFileRewrittenBetweenScans) {
 
 TEST_F(RootScannerTest, SandboxLimit) {
   const std::string root = tmp_.MakeDir("root");
-  for (int i = 0; i < 4; ++i) {
-    const std::string id = "pod" + std::to_string(i);
-    proc_.AddSentry(10 + i, id);
-    WriteState(root, id, id, 10 + i, 0);
-  }
+  AddLiveSandboxes(root, 4);
   WriteState(root, "pod-dead", "pod-dead", 99, 0);  // stale: must not use up the limit
-  RootScannerOptions o;
-  o.roots = {root};
-  o.root_parents = {};
-  o.proc_root = proc_.root();
+  RootScannerOptions o = Options({root});
   o.max_sandboxes = 2;
   ScanResult r = RootScanner(o, &reporter_).Scan();
   EXPECT_FALSE(r.success);
@@ -221,15 +221,8 @@ TEST_F(RootScannerTest, SandboxLimit) {
 
 TEST_F(RootScannerTest, FilesPerRootLimit) {
   const std::string root = tmp_.MakeDir("root");
-  for (int i = 0; i < 5; ++i) {
-    const std::string id = "pod" + std::to_string(i);
-    proc_.AddSentry(10 + i, id);
-    WriteState(root, id, id, 10 + i, 0);
-  }
-  RootScannerOptions o;
-  o.roots = {root};
-  o.root_parents = {};
-  o.proc_root = proc_.root();
+  AddLiveSandboxes(root, 5);
+  RootScannerOptions o = Options({root});
   o.max_files_per_root = 3;
   ScanResult r = RootScanner(o, &reporter_).Scan();
   EXPECT_FALSE(r.success);

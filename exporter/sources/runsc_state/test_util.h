@@ -1,68 +1,30 @@
 // Test helpers for the runsc_state tests (header-only: *.cc files here would
 // be linked into the library). Builds fake runsc roots and fake /proc trees
-// in temporary directories, from the fixtures captured from real runsc.
+// in temporary directories (exporter/testing/temp_dir.h), from the fixtures
+// captured from real runsc.
 #pragma once
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 #include <sys/stat.h>
 
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "exporter/common/error_reporter.h"
+#include "exporter/testing/temp_dir.h"
 
 namespace gvisor_exporter::testing {
 
 inline std::string TestdataPath(const std::string& name) {
-  return std::string(GVE_SOURCE_DIR) + "/exporter/sources/runsc_state/testdata/" + name;
+  return SourcePath("exporter/sources/runsc_state/testdata/" + name);
 }
 
-inline std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+inline std::string ReadTestdata(const std::string& name) {
+  return ReadFixture("exporter/sources/runsc_state/testdata/" + name);
 }
-
-inline std::string ReadTestdata(const std::string& name) { return ReadFile(TestdataPath(name)); }
-
-inline void WriteFile(const std::string& path, const std::string& content) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << content;
-  ASSERT_TRUE(out.good()) << path;
-}
-
-// A mkdtemp directory, removed with everything in it on destruction.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = ::testing::TempDir() + "gve-state-test.XXXXXX";
-    char* p = ::mkdtemp(tmpl.data());
-    EXPECT_NE(p, nullptr);
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-  std::string Sub(const std::string& rel) const { return path_ + "/" + rel; }
-  std::string MakeDir(const std::string& rel) const {
-    std::filesystem::create_directories(Sub(rel));
-    return Sub(rel);
-  }
-
- private:
-  std::string path_;
-};
 
 // The real captured sandbox state file, with ids, pids and annotations replaced.
 inline nlohmann::json StateJson(const std::string& container_id, const std::string& sandbox_id,
