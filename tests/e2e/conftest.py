@@ -40,8 +40,8 @@ def exporter_bin(request):
 def start_exporter(exporter_bin, workdir):
     started = []
 
-    def start(*args):
-        e = Exporter(exporter_bin, workdir, list(args))
+    def start(*args, netns=None):
+        e = Exporter(exporter_bin, workdir, list(args), netns=netns)
         started.append(e)
         return e
 

@@ -275,6 +275,17 @@ class Exporter:
         return self.proc.returncode
 
 
+def scrape_with_stable_total(exporter, runsc, sid, attempts=10):
+    """Scrapes a poll taken while `runsc usage` Total stood still (read right
+    before and right after it); returns (scrape, that Total)."""
+    for _ in range(attempts):
+        before = runsc.usage(sid)["Total"]
+        s = exporter.wait_polls()
+        if runsc.usage(sid)["Total"] == before:
+            return s, before
+    raise AssertionError(f"memory of sandbox {sid} did not settle")
+
+
 def smaps_pss_bytes(pid):
     with open(f"/proc/{pid}/smaps_rollup") as f:
         for line in f:

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from gvisor_env import cgroup_file, cgroup_procs, smaps_pss_bytes
+from gvisor_env import cgroup_file, cgroup_procs, scrape_with_stable_total, smaps_pss_bytes
 
 N = os.getpid()
 SA, SB, WORKER = f"gvea{N}", f"gveb{N}", f"gvew{N}"
@@ -59,13 +59,7 @@ def test_every_sandbox_and_container_appears_with_its_labels(exporter, sandboxes
 
 def test_memory_total_equals_runsc_usage(exporter, sandboxes):
     for sid in (SA, SB):
-        for attempt in range(10):
-            before = sandboxes.usage(sid)["Total"]
-            s = exporter.wait_polls()
-            after = sandboxes.usage(sid)["Total"]
-            if before == after:
-                break
-        assert before == after, "sandbox memory did not settle"
+        s, before = scrape_with_stable_total(exporter, sandboxes, sid)
         assert s.value("gvisor_sandbox_memory_total_bytes", sandbox_id=sid) == before
         full = sandboxes.usage(sid, full=True)
         cats = {l["category"]: v for l, v in s.select("gvisor_sandbox_memory_bytes", sandbox_id=sid)}

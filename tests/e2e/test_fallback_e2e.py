@@ -11,6 +11,8 @@ import subprocess
 
 import pytest
 
+from gvisor_env import scrape_with_stable_total
+
 N = os.getpid()
 SF = f"gvef{N}"
 
@@ -35,48 +37,35 @@ def fallback_sandbox(runsc):
 @pytest.fixture
 def host_runsc(workdir):
     path = os.path.join(workdir, "runsc-in-host-netns")
+    # This test process stays in the host network namespace while it runs.
     with open(path, "w") as f:
-        # This test process stays in the host network namespace while it runs.
         f.write(f'#!/bin/sh\nexec nsenter --net=/proc/{os.getpid()}/ns/net -- runsc "$@"\n')
     os.chmod(path, 0o755)
     return path
 
 
 def test_cli_fallback_serves_when_the_socket_is_unreachable(fallback_sandbox, netns, host_runsc,
-                                                           exporter_bin, workdir):
-    from gvisor_env import Exporter
-    e = Exporter(exporter_bin, workdir, [f"--runsc.root={fallback_sandbox.root}", "--runsc.root-parent=",
-                                         f"--runsc.path={host_runsc}", "--poll.interval=500ms"], netns=netns)
-    try:
-        s = e.wait_polls()
-        assert s.value("gvisor_sandbox_stats_path_info", sandbox_id=SF, path="cli") == 1
-        for _ in range(10):
-            before = fallback_sandbox.usage(SF)["Total"]
-            s = e.wait_polls()
-            after = fallback_sandbox.usage(SF)["Total"]
-            if before == after:
-                break
-        assert s.value("gvisor_sandbox_memory_total_bytes", sandbox_id=SF) == before
-        assert s.sum("gvisor_exporter_errors_total", source="control_socket") >= 1
-        assert s.value("gvisor_exporter_collector_success", collector="control_socket") == 0
-        # The CLI has no per-container CPU split: none is invented.
-        assert not s.select("gvisor_container_cpu_seconds_total", sandbox_id=SF)
-        # Host-side figures do not depend on the socket.
-        assert s.value("gvisor_sandbox_host_processes", sandbox_id=SF, role="sentry") == 1
-    finally:
-        e.stop()
+                                                           start_exporter):
+    e = start_exporter(f"--runsc.root={fallback_sandbox.root}", "--runsc.root-parent=",
+                       f"--runsc.path={host_runsc}", "--poll.interval=500ms", netns=netns)
+    s = e.wait_polls()
+    assert s.value("gvisor_sandbox_stats_path_info", sandbox_id=SF, path="cli") == 1
+    s, before = scrape_with_stable_total(e, fallback_sandbox, SF)
+    assert s.value("gvisor_sandbox_memory_total_bytes", sandbox_id=SF) == before
+    assert s.sum("gvisor_exporter_errors_total", source="control_socket") >= 1
+    assert s.value("gvisor_exporter_collector_success", collector="control_socket") == 0
+    # The CLI has no per-container CPU split: none is invented.
+    assert not s.select("gvisor_container_cpu_seconds_total", sandbox_id=SF)
+    # Host-side figures do not depend on the socket.
+    assert s.value("gvisor_sandbox_host_processes", sandbox_id=SF, role="sentry") == 1
 
 
-def test_no_path_at_all_still_exports_the_host_side(fallback_sandbox, netns, exporter_bin, workdir):
-    from gvisor_env import Exporter
-    e = Exporter(exporter_bin, workdir, [f"--runsc.root={fallback_sandbox.root}", "--runsc.root-parent=",
-                                         "--poll.interval=500ms"], netns=netns)
-    try:
-        s = e.wait_polls()
-        assert s.value("gvisor_sandbox_stats_path_info", sandbox_id=SF, path="none") == 1
-        assert not s.select("gvisor_sandbox_memory_total_bytes", sandbox_id=SF)
-        assert s.value("gvisor_sandbox_host_processes", sandbox_id=SF, role="sentry") == 1
-        assert s.sum("gvisor_exporter_errors_total", source="cli") >= 1
-        assert e.get("/healthz")[0] == 200
-    finally:
-        e.stop()
+def test_no_path_at_all_still_exports_the_host_side(fallback_sandbox, netns, start_exporter):
+    e = start_exporter(f"--runsc.root={fallback_sandbox.root}", "--runsc.root-parent=",
+                       "--poll.interval=500ms", netns=netns)
+    s = e.wait_polls()
+    assert s.value("gvisor_sandbox_stats_path_info", sandbox_id=SF, path="none") == 1
+    assert not s.select("gvisor_sandbox_memory_total_bytes", sandbox_id=SF)
+    assert s.value("gvisor_sandbox_host_processes", sandbox_id=SF, role="sentry") == 1
+    assert s.sum("gvisor_exporter_errors_total", source="cli") >= 1
+    assert e.get("/healthz")[0] == 200
