@@ -1,5 +1,7 @@
 #include "exporter/app/flags.h"
 
+#include <cstdint>
+#include <cstdlib>
 #include <functional>
 #include <map>
 
@@ -96,7 +98,7 @@ StatusOr<Flags> ParseFlags(const std::vector<std::string>& args) {
       {"poll.concurrency",
        [&](const std::string& v) {
          char* end = nullptr;
-         long n = std::strtol(v.c_str(), &end, 10);
+         const int64_t n = std::strtoll(v.c_str(), &end, 10);
          if (v.empty() || *end != '\0' || n < 1 || n > 64)
            return InvalidError("--poll.concurrency must be 1..64");
          f.poll_concurrency = static_cast<int>(n);

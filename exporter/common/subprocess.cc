@@ -25,7 +25,7 @@ using Clock = std::chrono::steady_clock;
 // Without a pidfd we cannot be woken by the child's exit, so poll() sleeps in
 // slices of this length while waiting for it.
 constexpr int kPollSliceMs = 5;
-constexpr size_t kReadChunk = 64 * 1024;
+constexpr size_t kReadChunk = size_t{64} * 1024;
 
 // Owns a spawned child. Whatever path leaves RunCommand, the destructor makes
 // sure the child is killed (by its own pid only) and reaped: no zombies.

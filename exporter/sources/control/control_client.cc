@@ -47,7 +47,7 @@ struct ControlSocketClient::Entry {
 };
 
 ControlSocketClient::ControlSocketClient(ControlClientOptions options)
-    : options_(std::move(options)) {}
+    : options_(options) {}
 
 ControlSocketClient::~ControlSocketClient() = default;
 

@@ -17,7 +17,7 @@
 namespace gvisor_exporter {
 namespace {
 
-constexpr size_t kRecvChunk = 64 * 1024;
+constexpr size_t kRecvChunk = size_t{64} * 1024;
 // Room for the fds one message may carry; any beyond are closed by the kernel.
 constexpr size_t kMaxFdsPerMessage = 16;
 
@@ -94,7 +94,7 @@ void UrpcConnection::Close() {
   fd_ = -1;
 }
 
-Status UrpcConnection::WaitFor(short events, Clock::time_point deadline, const char* what) {
+Status UrpcConnection::WaitFor(int16_t events, Clock::time_point deadline, const char* what) {
   while (true) {
     pollfd p{fd_, events, 0};
     int rc = poll(&p, 1, MillisUntil(deadline));

@@ -50,7 +50,7 @@ struct UrpcOptions {
 
 class UrpcConnection {
  public:
-  UrpcConnection(SocketAddress address, UrpcOptions options = {});
+  explicit UrpcConnection(SocketAddress address, UrpcOptions options = {});
   ~UrpcConnection();
   UrpcConnection(const UrpcConnection&) = delete;
   UrpcConnection& operator=(const UrpcConnection&) = delete;
@@ -74,7 +74,7 @@ class UrpcConnection {
   Status SendAll(std::string_view data, Clock::time_point deadline);
   StatusOr<std::string> ReceiveReply(Clock::time_point deadline);
   // Waits until fd_ is ready for `events` or the deadline passes.
-  Status WaitFor(short events, Clock::time_point deadline, const char* what);
+  Status WaitFor(int16_t events, Clock::time_point deadline, const char* what);
 
   SocketAddress address_;
   UrpcOptions options_;

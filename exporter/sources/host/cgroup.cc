@@ -23,7 +23,7 @@ bool IsDir(const std::string& path) {
 }
 
 double UserHz() {
-  long hz = ::sysconf(_SC_CLK_TCK);
+  const int64_t hz = ::sysconf(_SC_CLK_TCK);
   return hz > 0 ? static_cast<double>(hz) : 100.0;
 }
 
@@ -195,7 +195,7 @@ StatusOr<HostCgroup> CgroupReader::ReadV1(const std::string& rel) const {
   const double hz = UserHz();
   cg.cpu_user_seconds = Scaled(StatValue(cstat, "user"), hz);
   cg.cpu_system_seconds = Scaled(StatValue(cstat, "system"), hz);
-  return Finish(std::move(cg), mem, cpu);
+  return Finish(cg, mem, cpu);
 }
 
 StatusOr<HostCgroup> CgroupReader::ReadV2(const std::string& rel) const {
@@ -215,7 +215,7 @@ StatusOr<HostCgroup> CgroupReader::ReadV2(const std::string& rel) const {
   cg.cpu_usage_seconds = Scaled(StatValue(cstat, "usage_usec"), 1e6);
   cg.cpu_user_seconds = Scaled(StatValue(cstat, "user_usec"), 1e6);
   cg.cpu_system_seconds = Scaled(StatValue(cstat, "system_usec"), 1e6);
-  return Finish(std::move(cg), files, files);
+  return Finish(cg, files, files);
 }
 
 StatusOr<std::string> ValidateCgroupPath(std::string_view path) {

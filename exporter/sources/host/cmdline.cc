@@ -9,7 +9,7 @@ namespace gvisor_exporter {
 
 namespace {
 
-constexpr size_t kMaxCmdlineBytes = 128 * 1024;
+constexpr size_t kMaxCmdlineBytes = size_t{128} * 1024;
 
 // Boolean global flags of runsc: the union of flagSet.Bool(...) registrations
 // in runsc/config/flags.go of release-20221219.0 and of the 2026 master, plus

@@ -18,7 +18,7 @@ constexpr size_t kMaxStatBytes = 4096;
 constexpr size_t kMaxStatusBytes = 16384;
 constexpr size_t kMaxSmapsRollupBytes = 16384;
 constexpr size_t kMaxChildrenBytes = 65536;
-constexpr size_t kMaxCmdlineBytes = 128 * 1024;
+constexpr size_t kMaxCmdlineBytes = size_t{128} * 1024;
 
 std::string PidDir(const std::string& proc_root, int64_t pid) {
   return proc_root + "/" + std::to_string(pid);
@@ -45,7 +45,7 @@ ProcReader::ProcReader(std::string proc_root)
     : ProcReader(ProcReaderOptions{.proc_root = std::move(proc_root)}) {}
 
 ProcReader::ProcReader(ProcReaderOptions options) : options_(std::move(options)) {
-  long hz = ::sysconf(_SC_CLK_TCK);
+  const int64_t hz = ::sysconf(_SC_CLK_TCK);
   ticks_per_second_ = hz > 0 ? static_cast<double>(hz) : 100.0;
 }
 

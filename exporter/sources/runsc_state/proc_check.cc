@@ -9,7 +9,7 @@ namespace gvisor_exporter {
 namespace {
 
 // Sentry command lines are ~300 bytes; anything near this bound is not ours.
-constexpr size_t kMaxCmdlineBytes = 64 * 1024;
+constexpr size_t kMaxCmdlineBytes = size_t{64} * 1024;
 constexpr size_t kMaxStatBytes = 4096;
 constexpr int kStartTimeField = 22;
 
