@@ -58,9 +58,10 @@ void ErrorReporter::Report(std::string_view source, const Status& status,
     }
   }
   if (log) {
-    spdlog::warn("source={} reason={} subject=\"{}\" msg=\"{}\" note=\"repeats are counted in "
-                 "gvisor_exporter_errors_total and logged again after the rate limit\"",
-                 source, reason, Quote(subject), Quote(status.message()));
+    spdlog::warn(
+        "source={} reason={} subject=\"{}\" msg=\"{}\" note=\"repeats are counted in "
+        "gvisor_exporter_errors_total and logged again after the rate limit\"",
+        source, reason, Quote(subject), Quote(status.message()));
   }
 }
 

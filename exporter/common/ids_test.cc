@@ -1,8 +1,8 @@
 #include "exporter/common/ids.h"
 
-#include <string>
-
 #include <gtest/gtest.h>
+
+#include <string>
 
 namespace gvisor_exporter {
 namespace {

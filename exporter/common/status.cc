@@ -7,17 +7,28 @@ namespace gvisor_exporter {
 
 const char* ReasonName(Reason r) {
   switch (r) {
-    case Reason::kOk: return "ok";
-    case Reason::kNotFound: return "not_found";
-    case Reason::kPermission: return "permission";
-    case Reason::kTimeout: return "timeout";
-    case Reason::kTooLarge: return "too_large";
-    case Reason::kParse: return "parse";
-    case Reason::kInvalid: return "invalid";
-    case Reason::kUnavailable: return "unavailable";
-    case Reason::kRemote: return "remote_error";
-    case Reason::kIo: return "io";
-    case Reason::kInternal: return "internal";
+    case Reason::kOk:
+      return "ok";
+    case Reason::kNotFound:
+      return "not_found";
+    case Reason::kPermission:
+      return "permission";
+    case Reason::kTimeout:
+      return "timeout";
+    case Reason::kTooLarge:
+      return "too_large";
+    case Reason::kParse:
+      return "parse";
+    case Reason::kInvalid:
+      return "invalid";
+    case Reason::kUnavailable:
+      return "unavailable";
+    case Reason::kRemote:
+      return "remote_error";
+    case Reason::kIo:
+      return "io";
+    case Reason::kInternal:
+      return "internal";
   }
   return "internal";
 }
@@ -48,17 +59,23 @@ Status ErrnoError(int err, const std::string& what) {
   switch (err) {
     case ENOENT:
     case ESRCH:
-    case ENOTDIR: return NotFoundError(msg);
+    case ENOTDIR:
+      return NotFoundError(msg);
     case EACCES:
-    case EPERM: return PermissionError(msg);
+    case EPERM:
+      return PermissionError(msg);
     case ETIMEDOUT:
-    case EAGAIN: return TimeoutError(msg);
+    case EAGAIN:
+      return TimeoutError(msg);
     case ECONNREFUSED:
     case ECONNRESET:
     case EPIPE:
-    case ENOTCONN: return UnavailableError(msg);
-    case ELOOP: return InvalidError(msg);
-    default: return IoError(msg);
+    case ENOTCONN:
+      return UnavailableError(msg);
+    case ELOOP:
+      return InvalidError(msg);
+    default:
+      return IoError(msg);
   }
 }
 

@@ -64,7 +64,7 @@ Status ErrnoError(int err, const std::string& what);
 template <typename T>
 class StatusOr {
  public:
-  StatusOr(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  StatusOr(T value) : v_(std::move(value)) {}        // NOLINT(google-explicit-constructor)
   StatusOr(Status status) : v_(std::move(status)) {  // NOLINT(google-explicit-constructor)
     assert(!std::get<Status>(v_).ok());
   }
@@ -83,10 +83,10 @@ class StatusOr {
   std::variant<T, Status> v_;
 };
 
-#define GVE_RETURN_IF_ERROR(expr)       \
-  do {                                  \
+#define GVE_RETURN_IF_ERROR(expr)          \
+  do {                                     \
     ::gvisor_exporter::Status _s = (expr); \
-    if (!_s.ok()) return _s;            \
+    if (!_s.ok()) return _s;               \
   } while (0)
 
 }  // namespace gvisor_exporter

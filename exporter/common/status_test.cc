@@ -1,8 +1,8 @@
 #include "exporter/common/status.h"
 
-#include <cerrno>
-
 #include <gtest/gtest.h>
+
+#include <cerrno>
 
 namespace gvisor_exporter {
 namespace {

@@ -46,8 +46,7 @@ struct ControlSocketClient::Entry {
   Status last_error;
 };
 
-ControlSocketClient::ControlSocketClient(ControlClientOptions options)
-    : options_(options) {}
+ControlSocketClient::ControlSocketClient(ControlClientOptions options) : options_(options) {}
 
 ControlSocketClient::~ControlSocketClient() = default;
 
