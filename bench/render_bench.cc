@@ -1,5 +1,6 @@
 // Scrape cost vs number of sandboxes: render a synthetic snapshot through the
-// real HTTP handler (collect + text serialization), as a scrape does.
+// real HTTP handler (collect + text serialization), as a scrape does; and the
+// same for the /sandboxes page.
 #include <benchmark/benchmark.h>
 
 #include "exporter/collectors/snapshot_collector.h"
@@ -31,12 +32,27 @@ void BM_Scrape(benchmark::State& state) {
                     {std::make_shared<SnapshotCollector>(&store, &errors)}, nullptr);
   std::string type, body;
   for (auto _ : state) {
-    server.Handle("/metrics", &type, &body);
+    server.Handle({"/metrics", "", ""}, &type, &body);
     benchmark::DoNotOptimize(body);
   }
   state.counters["exposition_bytes"] = static_cast<double>(body.size());
 }
 BENCHMARK(BM_Scrape)->Arg(10)->Arg(100)->Arg(200)->Arg(500)->Unit(benchmark::kMillisecond);
+
+// The /sandboxes page (range(1): 0 = HTML, 1 = JSON) through the same handler.
+void BM_SandboxesPage(benchmark::State& state) {
+  SnapshotStore store;
+  store.Publish(std::make_shared<NodeSnapshot>(SnapshotWith(static_cast<int>(state.range(0)))));
+  HttpServer server({"127.0.0.1:0", "/metrics", 1}, {}, nullptr, &store);
+  const HttpRequest req{"/sandboxes", state.range(1) ? "format=json" : "", ""};
+  std::string type, body;
+  for (auto _ : state) {
+    server.Handle(req, &type, &body);
+    benchmark::DoNotOptimize(body);
+  }
+  state.counters["page_bytes"] = static_cast<double>(body.size());
+}
+BENCHMARK(BM_SandboxesPage)->ArgsProduct({{100, 500}, {0, 1}})->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace gvisor_exporter

@@ -8,7 +8,8 @@ PKGS=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev
   runsc busybox-static prometheus
-  python3 python3-pytest curl jq ca-certificates
+  python3 python3-pytest python3-yaml curl jq ca-certificates
+  chromium  # headless: renders /sandboxes in the e2e test
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -74,7 +74,8 @@ int RunExporter(int argc, char** argv) {
   auto collector = std::make_shared<SnapshotCollector>(&store, &errors);
   const auto interval = flags->poll_interval;
   HttpServer server(
-      {flags->listen_address, flags->telemetry_path, 4}, {collector}, [&store, interval] {
+      {flags->listen_address, flags->telemetry_path, 4}, {collector},
+      [&store, interval] {
         // Healthy while polls keep coming: a snapshot older than three intervals
         // (plus slack for slow sandboxes) means the poller is stuck.
         auto snap = store.Get();
@@ -88,7 +89,8 @@ int RunExporter(int argc, char** argv) {
           return std::make_pair(false, "unhealthy: last poll " + std::to_string(age) + "s ago");
         }
         return std::make_pair(true, std::string("ok"));
-      });
+      },
+      &store);
   Status started = server.Start();
   if (!started.ok()) {
     spdlog::error("msg=\"cannot start HTTP server\" err=\"{}\"", started.message());

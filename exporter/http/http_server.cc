@@ -4,7 +4,11 @@
 #include <prometheus/text_serializer.h>
 #include <spdlog/spdlog.h>
 
+#include <chrono>
+#include <optional>
+
 #include "exporter/common/version.h"
+#include "exporter/views/sandboxes_view.h"
 
 namespace gvisor_exporter {
 
@@ -46,6 +50,49 @@ bool IsPort(const std::string& s) {
   return std::stoi(s) <= 65535;
 }
 
+const char* StatusText(int code) {
+  switch (code) {
+    case 200:
+      return "OK";
+    case 400:
+      return "Bad Request";
+    case 404:
+      return "Not Found";
+    default:
+      return "Service Unavailable";
+  }
+}
+
+// The raw value of query parameter `name` (nullopt when absent). Values are
+// matched literally: the only parameter is `format`, whose values need no
+// percent-decoding.
+std::optional<std::string> QueryParam(const std::string& query, const std::string& name) {
+  size_t start = 0;
+  while (start <= query.size()) {
+    size_t end = query.find('&', start);
+    if (end == std::string::npos) end = query.size();
+    const std::string part = query.substr(start, end - start);
+    const size_t eq = part.find('=');
+    if (part.substr(0, eq) == name) return eq == std::string::npos ? "" : part.substr(eq + 1);
+    start = end + 1;
+  }
+  return std::nullopt;
+}
+
+// JSON when the Accept header lists application/json before text/html (or
+// without it): a browser's default Accept names text/html first, curl's */*
+// names neither and gets the HTML. q-values are not weighed; `?format=` is
+// the explicit choice.
+bool AcceptsJsonFirst(const std::string& accept) {
+  const size_t json = accept.find("application/json");
+  const size_t html = accept.find("text/html");
+  return json != std::string::npos && (html == std::string::npos || json < html);
+}
+
+double NowSeconds() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
 }  // namespace
 
 StatusOr<std::string> CivetListeningPorts(const std::string& addr) {
@@ -71,13 +118,20 @@ class HttpServer::Handler : public CivetHandler {
   explicit Handler(const HttpServer* server) : server_(server) {}
   bool handleGet(CivetServer*, mg_connection* conn) override {
     const mg_request_info* req = mg_get_request_info(conn);
+    const char* accept = mg_get_header(conn, "Accept");
     std::string type, body;
-    const int code = server_->Handle(req->local_uri ? req->local_uri : "/", &type, &body);
+    const int code =
+        server_->Handle({req->local_uri ? req->local_uri : "/",
+                         req->query_string ? req->query_string : "", accept ? accept : ""},
+                        &type, &body);
+    // The pages show untrusted strings (pod names): they are escaped, and the
+    // CSP forbids scripts anyway. Vary: the same URL answers HTML or JSON.
     mg_printf(conn,
               "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-              "Cache-Control: no-cache\r\nConnection: close\r\n\r\n",
-              code, code == 200 ? "OK" : (code == 404 ? "Not Found" : "Service Unavailable"),
-              type.c_str(), body.size());
+              "Cache-Control: no-cache\r\nVary: Accept\r\nX-Content-Type-Options: nosniff\r\n"
+              "Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'\r\n"
+              "Connection: close\r\n\r\n",
+              code, StatusText(code), type.c_str(), body.size());
     if (std::string(req->request_method) != "HEAD") mg_write(conn, body.data(), body.size());
     return true;
   }
@@ -88,10 +142,11 @@ class HttpServer::Handler : public CivetHandler {
 
 HttpServer::HttpServer(HttpOptions options,
                        std::vector<std::shared_ptr<prometheus::Collectable>> collectables,
-                       HealthCheck health)
+                       HealthCheck health, const SnapshotStore* snapshots)
     : options_(std::move(options)),
       collectables_(std::move(collectables)),
       health_(std::move(health)),
+      snapshots_(snapshots),
       handler_(std::make_unique<Handler>(this)) {}
 
 HttpServer::~HttpServer() {
@@ -120,7 +175,8 @@ Status HttpServer::Start() {
 
 int HttpServer::port() const { return port_; }
 
-int HttpServer::Handle(const std::string& path, std::string* type, std::string* body) const {
+int HttpServer::Handle(const HttpRequest& req, std::string* type, std::string* body) const {
+  const std::string& path = req.path;
   if (path == options_.telemetry_path) {
     std::vector<prometheus::MetricFamily> families;
     for (const auto& c : collectables_) {
@@ -138,6 +194,23 @@ int HttpServer::Handle(const std::string& path, std::string* type, std::string* 
     *body = msg + "\n";
     return ok ? 200 : 503;
   }
+  if (path == "/sandboxes" && snapshots_) {
+    const auto format = QueryParam(req.query, "format");
+    if (format && *format != "json" && *format != "html") {
+      *type = "text/plain; charset=utf-8";
+      *body = "unknown format; use format=html or format=json\n";
+      return 400;
+    }
+    const auto snap = snapshots_->Get();  // keeps this snapshot alive while rendering
+    if (format ? *format == "json" : AcceptsJsonFirst(req.accept)) {
+      *type = "application/json";
+      *body = RenderSandboxesJson(snap.get(), NowSeconds());
+    } else {
+      *type = "text/html; charset=utf-8";
+      *body = RenderSandboxesHtml(snap.get(), NowSeconds());
+    }
+    return 200;
+  }
   if (path == "/") {
     const std::string tp = HtmlEscape(options_.telemetry_path);
     *type = "text/html; charset=utf-8";
@@ -145,8 +218,11 @@ int HttpServer::Handle(const std::string& path, std::string* type, std::string* 
                 "<!DOCTYPE html>\n<html><head><title>gVisor Exporter</title></head><body>\n"
                 "<h1>gVisor Exporter</h1>\n<p>Per-node Prometheus exporter for gVisor "
                 "(runsc) sandboxes, version ") +
-            kVersion + ".</p>\n<ul>\n<li><a href=\"" + tp + "\">Metrics</a> (" + tp +
-            ")</li>\n<li><a href=\"/healthz\">Health</a> (/healthz)</li>\n</ul>\n</body></html>\n";
+            kVersion + ".</p>\n<ul>\n<li><a href=\"" + tp + "\">Metrics</a> (" + tp + ")</li>\n" +
+            (snapshots_ ? "<li><a href=\"/sandboxes\">Sandboxes</a> (/sandboxes, "
+                          "<a href=\"/sandboxes?format=json\">JSON</a>)</li>\n"
+                        : "") +
+            "<li><a href=\"/healthz\">Health</a> (/healthz)</li>\n</ul>\n</body></html>\n";
     return 200;
   }
   *type = "text/plain; charset=utf-8";

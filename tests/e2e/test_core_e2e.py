@@ -75,9 +75,11 @@ def test_pids_and_container_cpu(exporter, sandboxes):
     assert worker_cpu > 0, "the worker burned CPU inside the sandbox"
     sandbox_cpu = s.value("gvisor_sandbox_cpu_seconds_total", sandbox_id=SA)
     assert sandbox_cpu >= worker_cpu
-    # The host always spends at least what the sentry accounts to the app.
+    # The host spends about what the sentry accounts to the app, or more; the
+    # sentry's 10 ms accounting ticks were measured up to ~3% above the cgroup
+    # for a CPU-bound app on ptrace.
     host_ns = int(cgroup_file(sandboxes, SA, "cpuacct", "cpuacct.usage"))
-    assert sandbox_cpu <= host_ns / 1e9
+    assert sandbox_cpu <= host_ns / 1e9 * 1.05 + 0.02
 
 
 def test_host_pss_matches_smaps_rollup_and_overhead_is_the_difference(exporter, sandboxes):
