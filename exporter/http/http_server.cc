@@ -16,32 +16,6 @@ namespace {
 
 constexpr char kMetricsContentType[] = "text/plain; version=0.0.4; charset=utf-8";
 
-std::string HtmlEscape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
 bool IsPort(const std::string& s) {
   if (s.empty() || s.size() > 5) return false;
   for (char c : s) {
@@ -212,7 +186,7 @@ int HttpServer::Handle(const HttpRequest& req, std::string* type, std::string* b
     return 200;
   }
   if (path == "/") {
-    const std::string tp = HtmlEscape(options_.telemetry_path);
+    const std::string tp = HtmlText(options_.telemetry_path);
     *type = "text/html; charset=utf-8";
     *body = std::string(
                 "<!DOCTYPE html>\n<html><head><title>gVisor Exporter</title></head><body>\n"

@@ -26,47 +26,6 @@ std::string ValidUtf8(const std::string& s) {
   return back.is_string() ? back.get<std::string>() : std::string(kReplacement);
 }
 
-// An untrusted string as HTML text or attribute value: valid UTF-8, bounded,
-// markup characters and quotes escaped, control characters (which HTML
-// parsers reject or mangle) replaced.
-std::string Text(const std::string& raw) {
-  std::string v = ValidUtf8(raw);
-  if (v.size() > kMaxCellBytes) {
-    size_t n = kMaxCellBytes - (sizeof(kEllipsis) - 1);
-    while (n > 0 && (static_cast<unsigned char>(v[n]) & 0xC0) == 0x80) --n;  // char boundary
-    v.resize(n);
-    v += kEllipsis;
-  }
-  std::string out;
-  out.reserve(v.size());
-  for (char c : v) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        if ((static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7F) {
-          out += kReplacement;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out;
-}
-
 std::string Format(const char* fmt, double v) {
   char buf[64];
   std::snprintf(buf, sizeof(buf), fmt, v);
@@ -121,6 +80,47 @@ constexpr char kLegend[] =
 
 }  // namespace
 
+// An untrusted string as HTML text or attribute value: valid UTF-8, bounded,
+// markup characters and quotes escaped, control characters (which HTML
+// parsers reject or mangle) replaced.
+std::string HtmlText(const std::string& raw) {
+  std::string v = ValidUtf8(raw);
+  if (v.size() > kMaxCellBytes) {
+    size_t n = kMaxCellBytes - (sizeof(kEllipsis) - 1);
+    while (n > 0 && (static_cast<unsigned char>(v[n]) & 0xC0) == 0x80) --n;  // char boundary
+    v.resize(n);
+    v += kEllipsis;
+  }
+  std::string out;
+  out.reserve(v.size());
+  for (char c : v) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        if ((static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7F) {
+          out += kReplacement;
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out;
+}
+
 std::string RenderSandboxesHtml(const NodeSnapshot* snap, double now_seconds) {
   std::string out = kHead;
   if (!snap) {
@@ -128,7 +128,7 @@ std::string RenderSandboxesHtml(const NodeSnapshot* snap, double now_seconds) {
     return out;
   }
   const std::vector<SandboxRow> rows = BuildSandboxRows(*snap);
-  const std::string when = Text(Utc(snap->timestamp_seconds));
+  const std::string when = HtmlText(Utc(snap->timestamp_seconds));
   out += "<p>Snapshot of " + when + " (" +
          Format("%.1f", std::max(0.0, now_seconds - snap->timestamp_seconds)) + " s ago), poll " +
          std::to_string(snap->poll_count) + ", " + std::to_string(rows.size()) +
@@ -148,20 +148,20 @@ std::string RenderSandboxesHtml(const NodeSnapshot* snap, double now_seconds) {
       out += "</td>";
     };
     out += "<tr>";
-    cell("w", Text(r.pod));
-    cell("w", Text(r.pod_namespace));
-    cell("id", Text(r.id));
-    cell("w", Text(r.root));
-    cell("w", Text(r.runtime_class.value_or("")));
-    cell("w", Text(r.platform));
-    cell("w", Text(r.network));
+    cell("w", HtmlText(r.pod));
+    cell("w", HtmlText(r.pod_namespace));
+    cell("id", HtmlText(r.id));
+    cell("w", HtmlText(r.root));
+    cell("w", HtmlText(r.runtime_class.value_or("")));
+    cell("w", HtmlText(r.platform));
+    cell("w", HtmlText(r.network));
     cell("n", MiB(AsDouble(r.memory_total_bytes)));
     cell("n", MiB(AsDouble(r.host_pss_bytes)));
     cell("n", MiB(AsDouble(r.memory_overhead_bytes)));
     cell("n", MiB(AsDouble(r.cgroup_memory_bytes)));
-    cell("", Text(r.stats_path));
-    cell("", Text(r.syscall_collection));
-    cell("w", Text(Join(r.containers)));
+    cell("", HtmlText(r.stats_path));
+    cell("", HtmlText(r.syscall_collection));
+    cell("w", HtmlText(Join(r.containers)));
     cell("", when);
     out += "</tr>\n";
   }

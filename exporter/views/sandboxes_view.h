@@ -50,4 +50,9 @@ std::string RenderSandboxesHtml(const NodeSnapshot* snap, double now_seconds);
 // poll {"sandboxes":[],"snapshot":null}. Sizes are bytes, times seconds.
 std::string RenderSandboxesJson(const NodeSnapshot* snap, double now_seconds);
 
+// An untrusted string as HTML text or attribute value: valid UTF-8, at most
+// 256 bytes (cut with an ellipsis), markup characters and quotes escaped,
+// control characters replaced.
+std::string HtmlText(const std::string& raw);
+
 }  // namespace gvisor_exporter
