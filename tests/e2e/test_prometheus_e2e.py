@@ -12,7 +12,6 @@ magnitude (tests/prometheus/rules_test.yml checks magnitudes). The alerts'
 import json
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -22,7 +21,7 @@ import urllib.request
 import pytest
 import yaml
 
-from gvisor_env import Exporter, free_port
+from gvisor_env import Exporter, free_port, stop_process
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RULES = os.path.join(REPO, "deploy", "prometheus", "gvisor-exporter.rules.yml")
@@ -110,13 +109,7 @@ class Prometheus:
         raise TimeoutError("prometheus not ready: " + self.logs())
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, timeout=20)
         self.log.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
