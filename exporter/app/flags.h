@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,17 @@ struct Flags {
   std::string procfs = "/proc";
   std::string cgroupfs = "/sys/fs/cgroup";
   std::string devfs = "/dev";
+  // Syscall statistics (runtime monitoring trace sessions).
+  bool syscalls_all = false;
+  std::vector<std::string> syscalls_namespaces;
+  bool syscalls_attach = true;
+  std::string syscalls_listen;  // listen-mode socket path; "" = off
+  bool syscalls_errors = true;
+  std::vector<uint64_t> syscalls_filter;  // syscall numbers; empty = all
+  bool syscalls_force = false;
+  std::string syscalls_record_file = "/run/gvisor-exporter/trace-sessions.json";
+  int syscalls_max_per_container = 128;
+  int syscalls_max_errors_per_container = 64;
   bool print_metrics_doc = false;
   bool version = false;
   bool help = false;

@@ -7,6 +7,7 @@
 #include "exporter/sources/host/host_reader.h"
 #include "exporter/sources/host/platform.h"
 #include "exporter/sources/runsc_state/root_scanner.h"
+#include "exporter/sources/trace/trace_session_source.h"
 
 namespace gvisor_exporter {
 
@@ -104,6 +105,30 @@ PollerSources MakeRealSources(const Flags& flags, ErrorReporter* errors) {
   host.runsc_version = version;
   s.host = std::make_unique<HostReaderSource>(std::move(host), errors);
   s.node = std::make_unique<NodeProbe>(version, flags.devfs);
+
+  if (flags.syscalls_attach || !flags.syscalls_listen.empty()) {
+    TraceSessionOptions trace;
+    trace.all = flags.syscalls_all;
+    trace.namespaces.insert(flags.syscalls_namespaces.begin(), flags.syscalls_namespaces.end());
+    trace.attach = flags.syscalls_attach;
+    trace.errors = flags.syscalls_errors;
+    trace.syscalls = flags.syscalls_filter;
+    trace.force = flags.syscalls_force;
+    trace.record_path = flags.syscalls_record_file;
+    trace.urpc.call_timeout = flags.control_timeout;
+    trace.reader.listen_path = flags.syscalls_listen;
+    trace.reader.limits.max_syscalls = static_cast<size_t>(flags.syscalls_max_per_container);
+    trace.reader.limits.max_errors = static_cast<size_t>(flags.syscalls_max_errors_per_container);
+    auto source = std::make_unique<TraceSessionSource>(std::move(trace), errors);
+    Status started = source->Start();
+    if (started.ok()) {
+      s.syscalls = std::move(source);
+    } else {
+      spdlog::error("msg=\"syscall statistics disabled: cannot start the trace reader\" err=\"{}\"",
+                    started.message());
+      errors->Report("syscalls", started, "trace reader");
+    }
+  }
   return s;
 }
 

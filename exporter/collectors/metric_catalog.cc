@@ -172,6 +172,56 @@ const MetricDef kMemoryOverheadCgroup{
     {SB},
     "Overhead"};
 
+// --- Syscalls (runtime monitoring trace sessions) ------------------------------
+const MetricDef kContainerSyscalls{
+    "gvisor_container_syscalls_total",
+    MetricType::Counter,
+    "Syscalls a container's tasks made, by syscall name (raw syscall enter events of the "
+    "sandbox's trace session; only for sandboxes with syscall statistics on). Per container the "
+    "first --syscalls.max-per-container syscalls get a series, later ones count under "
+    "syscall=\"other\". container is the CRI container name (\"\" for the pause container) or, "
+    "for a container not (yet) in the state directory, its id.",
+    {SB, "container", "syscall"},
+    "Syscalls"};
+const MetricDef kContainerSyscallErrors{
+    "gvisor_container_syscall_errors_total",
+    MetricType::Counter,
+    "Syscalls that returned an error, by syscall and errno name (exit events; needs "
+    "--syscalls.errors). Per container the first --syscalls.max-errors-per-container pairs get "
+    "a series, later ones count under syscall=\"other\",errno=\"other\".",
+    {SB, "container", "syscall", "errno"},
+    "Syscalls"};
+const MetricDef kContainerSyscallsUnimplemented{
+    "gvisor_container_syscalls_unimplemented_total",
+    MetricType::Counter,
+    "Syscalls that failed with ENOSYS, i.e. that gVisor does not implement (or not for these "
+    "arguments), by syscall name (needs --syscalls.errors).",
+    {SB, "container", "syscall"},
+    "Syscalls"};
+const MetricDef kSyscallEventsDropped{
+    "gvisor_sandbox_syscall_events_dropped_total",
+    MetricType::Counter,
+    "Trace events the sentry dropped instead of waiting for the exporter (its sink was full): "
+    "the syscall counters of this sandbox undercount by this much. Never slows the workload.",
+    {SB},
+    "Syscalls"};
+const MetricDef kSyscallSessionState{
+    "gvisor_sandbox_syscall_session_state",
+    MetricType::Gauge,
+    "State of the sandbox's syscall statistics, one series per state (active: events flowing; "
+    "foreign: another consumer owns the sandbox's trace session and is left alone; error: "
+    "attaching failed or the session was lost, retried with backoff), 1 for the current one. "
+    "mode is attach (the exporter created the session) or listen (pod-init config).",
+    {SB, "mode", "state"},
+    "Syscalls"};
+const MetricDef kTracePackets{
+    "gvisor_exporter_trace_packets_total",
+    MetricType::Counter,
+    "Trace packets received from all sandboxes, by what became of them (syscall, ignored, "
+    "unknown_type, malformed, truncated, invalid_sysno, handshake).",
+    {"result"},
+    "Syscalls"};
+
 // --- Node -------------------------------------------------------------------------
 const MetricDef kSandboxes{"gvisor_sandboxes",
                            MetricType::Gauge,
@@ -239,7 +289,8 @@ const MetricDef kErrors{
     "gvisor_exporter_errors_total",
     MetricType::Counter,
     "Errors met while reading sources, by source (runsc_state, control_socket, cli, procfs, "
-    "cgroup, platform) and reason (not_found, permission, timeout, too_large, parse, invalid, "
+    "cgroup, platform, syscalls) and reason (not_found, permission, timeout, too_large, parse, "
+    "invalid, "
     "unavailable, remote_error, io, internal).",
     {"source", "reason"},
     "Exporter"};
@@ -277,6 +328,12 @@ const std::vector<const MetricDef*>& AllMetrics() {
                                                     &kCgroupCpu,
                                                     &kMemoryOverhead,
                                                     &kMemoryOverheadCgroup,
+                                                    &kContainerSyscalls,
+                                                    &kContainerSyscallErrors,
+                                                    &kContainerSyscallsUnimplemented,
+                                                    &kSyscallEventsDropped,
+                                                    &kSyscallSessionState,
+                                                    &kTracePackets,
                                                     &kSandboxes,
                                                     &kRunscInfo,
                                                     &kKvmDevicePresent,
@@ -319,8 +376,11 @@ std::string GenerateMetricsMarkdown() {
       << "Per-sandbox series carry `namespace`, `pod` (from the CRI annotations in the state file; "
          "empty for sandboxes not started by a CRI runtime) and `sandbox_id`. Label cardinality is "
          "bounded: per sandbox, one series per container, per role (4), per memory category (7) "
-         "and per mode/type (2); node series by runsc root; error series by source (6) x reason "
-         "(10). Series of a sandbox disappear with the first poll after it is gone.\n";
+         "and per mode/type (2); syscall series per container by syscall (at most "
+         "--syscalls.max-per-container + 1) and errno pair (at most "
+         "--syscalls.max-errors-per-container + 1); node series by runsc root; error series by "
+         "source (7) x reason (10). Series of a sandbox disappear with the first poll after it is "
+         "gone.\n";
   const char* group = "";
   for (const MetricDef* d : AllMetrics()) {
     if (std::string(group) != d->group) {

@@ -26,9 +26,11 @@ extern const MetricDef kSandboxInfo, kSandboxPlatformInfo, kSandboxStatsPathInfo
     kSandboxMemoryTotal, kSandboxMemory, kSandboxPids, kSandboxCpu, kContainerCpu, kHostProcesses,
     kHostPss, kHostRss, kHostCpu, kHostThreads, kHostContextSwitches, kHostPageFaults,
     kCgroupMemoryUsage, kCgroupMemoryWorkingSet, kCgroupMemoryStat, kCgroupCpuUsage, kCgroupCpu,
-    kMemoryOverhead, kMemoryOverheadCgroup, kSandboxes, kRunscInfo, kKvmDevicePresent, kKvmUsable,
-    kBuildInfo, kCollectorSuccess, kCollectorDuration, kSnapshotAge, kPollDuration, kPolls, kErrors,
-    kSuppressedLogs, kSandboxPollDuration;
+    kMemoryOverhead, kMemoryOverheadCgroup, kContainerSyscalls, kContainerSyscallErrors,
+    kContainerSyscallsUnimplemented, kSyscallEventsDropped, kSyscallSessionState, kTracePackets,
+    kSandboxes, kRunscInfo, kKvmDevicePresent, kKvmUsable, kBuildInfo, kCollectorSuccess,
+    kCollectorDuration, kSnapshotAge, kPollDuration, kPolls, kErrors, kSuppressedLogs,
+    kSandboxPollDuration;
 }  // namespace metric
 
 // All definitions, in documentation order.

@@ -19,6 +19,8 @@ using Families = std::vector<prometheus::MetricFamily>;
 void RenderSandboxes(const NodeSnapshot& snap, Families* out);
 // Host processes, host cgroup and overhead.
 void RenderHostCost(const NodeSnapshot& snap, Families* out);
+// Syscall statistics of sandboxes with a trace session, and packet counts.
+void RenderSyscalls(const NodeSnapshot& snap, Families* out);
 // Node-level facts: sandboxes per root, runsc version, KVM.
 void RenderNode(const NodeSnapshot& snap, Families* out);
 

@@ -12,6 +12,7 @@ std::vector<prometheus::MetricFamily> SnapshotCollector::Collect() const {
   if (snap) {
     RenderSandboxes(*snap, &out);
     RenderHostCost(*snap, &out);
+    RenderSyscalls(*snap, &out);
     RenderNode(*snap, &out);
   }
   ExporterHealth health;

@@ -28,4 +28,16 @@ const char* ProcessRoleName(ProcessRole r) {
   return "other";
 }
 
+const char* TraceSessionStateName(TraceSessionState s) {
+  switch (s) {
+    case TraceSessionState::kActive:
+      return "active";
+    case TraceSessionState::kForeign:
+      return "foreign";
+    case TraceSessionState::kError:
+      return "error";
+  }
+  return "error";
+}
+
 }  // namespace gvisor_exporter

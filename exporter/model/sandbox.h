@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace gvisor_exporter {
@@ -37,13 +38,14 @@ struct ContainerInfo {
 
 // One sandbox (= one pod = one sentry process), from the state directory.
 struct SandboxInfo {
-  std::string root;             // the runsc root directory it was found under
-  std::string id;               // sandbox id (= pause container id = CRI pod sandbox id)
-  int64_t pid = 0;              // sentry host pid, confirmed alive via /proc
-  uint64_t pid_start_time = 0;  // /proc/<pid>/stat starttime (jiffies); guards pid reuse
-  std::string pod_name;         // io.kubernetes.cri.sandbox-name ("" outside Kubernetes)
-  std::string pod_namespace;    // io.kubernetes.cri.sandbox-namespace
-  std::string pod_uid;          // io.kubernetes.cri.sandbox-uid
+  std::string root;                 // the runsc root directory it was found under
+  std::string id;                   // sandbox id (= pause container id = CRI pod sandbox id)
+  int64_t pid = 0;                  // sentry host pid, confirmed alive via /proc
+  uint64_t pid_start_time = 0;      // /proc/<pid>/stat starttime (jiffies); guards pid reuse
+  std::string pod_name;             // io.kubernetes.cri.sandbox-name ("" outside Kubernetes)
+  std::string pod_namespace;        // io.kubernetes.cri.sandbox-namespace
+  std::string pod_uid;              // io.kubernetes.cri.sandbox-uid
+  std::string syscalls_annotation;  // gvisor-exporter.io/syscalls ("true" opts in)
   CgroupRef cgroup;
   std::string control_socket_path;  // newer runsc (>= 20230920); "" -> abstract socket
   std::map<std::string, std::string> metric_metadata;  // newer runsc (>= 20230130)
@@ -111,6 +113,50 @@ struct SandboxPlatform {
   std::string source;  // "cmdline" or "metadata"
 };
 
+// Syscall statistics of one container, from a runtime-monitoring trace
+// session. Counters are cumulative since the session started; the label sets
+// are sticky (a syscall that got a series keeps it), and beyond the per-
+// container limit events are counted under syscall "other".
+struct ContainerSyscalls {
+  std::string container_id;                             // from the events' context; "" when absent
+  std::vector<std::pair<std::string, uint64_t>> calls;  // syscall -> enter events
+  struct Error {
+    std::string syscall, errno_name;
+    uint64_t count = 0;
+  };
+  std::vector<Error> errors;  // exit events with errno != 0 (only with exit points)
+  std::vector<std::pair<std::string, uint64_t>> unimplemented;  // ENOSYS by syscall
+};
+
+// How the exporter receives a sandbox's events, and how that is going.
+enum class TraceSessionState {
+  kActive,   // our session (attach) or connection (listen) is delivering events
+  kForeign,  // another consumer owns the sandbox's session; left alone (no --syscalls.force)
+  kError,    // attaching failed or the session was lost; retried with backoff
+};
+const char* TraceSessionStateName(TraceSessionState s);
+
+struct SandboxSyscalls {
+  std::string mode;  // "attach" (we created the session) or "listen" (pod-init config)
+  TraceSessionState state = TraceSessionState::kError;
+  // Events the sentry could not send (sink full: the exporter fell behind),
+  // cumulative; from the packets' wrapping dropped_count and, in attach mode,
+  // the session's own count.
+  uint64_t dropped_events = 0;
+  std::vector<ContainerSyscalls> containers;  // by container id
+};
+
+// What the trace reader did with the packets it received (all sandboxes).
+struct TracePacketCounts {
+  uint64_t syscall = 0;        // raw syscall event counted
+  uint64_t ignored = 0;        // a known type we do not aggregate
+  uint64_t unknown_type = 0;   // message_type unknown to this build
+  uint64_t malformed = 0;      // bad header or payload
+  uint64_t truncated = 0;      // larger than the packet buffer
+  uint64_t invalid_sysno = 0;  // syscall number out of range
+  uint64_t handshake = 0;      // listen-mode handshakes completed
+};
+
 // Everything known about one sandbox at one poll.
 struct SandboxSnapshot {
   SandboxInfo info;
@@ -118,6 +164,7 @@ struct SandboxSnapshot {
   std::vector<HostProcess> processes;  // sentry first
   std::optional<HostCgroup> cgroup;
   SandboxPlatform platform;
+  std::optional<SandboxSyscalls> syscalls;  // only for sandboxes with syscall statistics on
   double poll_duration_seconds = 0;
 };
 
@@ -142,7 +189,8 @@ struct NodeSnapshot {
   std::vector<std::string> roots;          // roots scanned (existing ones)
   std::vector<SandboxSnapshot> sandboxes;  // sorted by (root, id)
   std::map<std::string, SourceHealth>
-      sources;  // "runsc_state", "control_socket", "cli", "procfs", "cgroup"
+      sources;  // "runsc_state", "control_socket", "cli", "procfs", "cgroup", "syscalls"
+  std::optional<TracePacketCounts> trace_packets;  // set when syscall statistics are enabled
 };
 
 }  // namespace gvisor_exporter

@@ -136,6 +136,21 @@ void Poller::PollOnce() {
   sources_.control_socket->Retain(live);
   if (sources_.cli) sources_.cli->Retain(live);
 
+  if (sources_.syscalls) {
+    // After the sandboxes are known: sessions follow the live, opted-in set.
+    const auto ts = Clock::now();
+    std::vector<SandboxInfo> infos;
+    infos.reserve(snap->sandboxes.size());
+    for (const auto& s : snap->sandboxes) infos.push_back(s.info);
+    SyscallSync sync = sources_.syscalls->Sync(infos);
+    snap->sources["syscalls"] = {sync.success, SecondsSince(ts)};
+    for (auto& s : snap->sandboxes) {
+      auto it = sync.sandboxes.find(SandboxKey(s.info));
+      if (it != sync.sandboxes.end()) s.syscalls = std::move(it->second);
+    }
+    snap->trace_packets = sync.packets;
+  }
+
   snap->poll_count = ++polls_;
   snap->poll_duration_seconds = SecondsSince(t0);
   snap->timestamp_seconds = WallNow();
@@ -163,6 +178,8 @@ void Poller::Stop() {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  if (!shut_down_ && sources_.syscalls) sources_.syscalls->Shutdown();
+  shut_down_ = true;
 }
 
 }  // namespace gvisor_exporter

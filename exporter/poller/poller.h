@@ -31,6 +31,7 @@ struct PollerSources {
   std::unique_ptr<UsageSource> cli;  // may be null (fallback disabled)
   std::unique_ptr<HostSource> host;
   std::unique_ptr<NodeSource> node;
+  std::unique_ptr<SyscallSource> syscalls;  // null: syscall statistics off
 };
 
 class Poller {
@@ -42,6 +43,7 @@ class Poller {
   void PollOnce();
   // Polls every interval on a background thread until Stop().
   void Start();
+  // Stops polling and shuts the sources down (removes our trace sessions).
   void Stop();
 
   // Polls completed so far.
@@ -61,6 +63,7 @@ class Poller {
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;
+  bool shut_down_ = false;
   std::thread thread_;
 };
 

@@ -3,6 +3,7 @@
 // cgroupfs); tests substitute fixture-backed ones.
 #pragma once
 
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -50,6 +51,24 @@ class NodeSource {
  public:
   virtual ~NodeSource() = default;
   virtual NodeInfo Probe() = 0;
+};
+
+// Syscall statistics from runtime-monitoring trace sessions.
+struct SyscallSync {
+  bool success = true;  // false when a session operation failed this poll
+  std::map<std::string, SandboxSyscalls> sandboxes;  // by SandboxKey()
+  TracePacketCounts packets;
+};
+
+class SyscallSource {
+ public:
+  virtual ~SyscallSource() = default;
+  // Once per poll, with the live sandboxes: starts and stops trace sessions
+  // so that exactly the opted-in sandboxes have one, and returns the
+  // statistics of every sandbox that has one.
+  virtual SyscallSync Sync(const std::vector<SandboxInfo>& live) = 0;
+  // Removes the sessions this exporter created (at shutdown).
+  virtual void Shutdown() {}
 };
 
 // Identifies a sandbox across polls (a sandbox id is unique within its root).

@@ -76,13 +76,14 @@ class Runsc:
         return bundle
 
     def run_sandbox(self, sid, pod, namespace, uid, args=("/bin/sleep", "100000"),
-                    network="none", flags=()):
+                    network="none", flags=(), annotations=None):
         ann = {
             "io.kubernetes.cri.container-type": "sandbox",
             "io.kubernetes.cri.sandbox-id": sid,
             "io.kubernetes.cri.sandbox-name": pod,
             "io.kubernetes.cri.sandbox-namespace": namespace,
             "io.kubernetes.cri.sandbox-uid": uid,
+            **(annotations or {}),
         }
         bundle = self._bundle(sid, list(args), ann)
         allflags = [f"--network={network}", *flags]
@@ -104,6 +105,15 @@ class Runsc:
         self.cmd("create", "--bundle", bundle, cid, flags=flags, timeout=60)
         self.cmd("start", cid, flags=flags, timeout=60)
         self._record_pids(cid)
+
+    def install(self, path, name):
+        """Copies a (static) program into the shared rootfs as /bin/<name>."""
+        shutil.copy(path, os.path.join(self.rootfs, "bin", name))
+        return "/bin/" + name
+
+    def exec(self, cid, *args, timeout=120):
+        """Runs a process in a running container (`runsc exec`); returns its stdout."""
+        return self.cmd("exec", cid, *args, timeout=timeout)
 
     def _record_pids(self, cid):
         st = self.state_file(cid)

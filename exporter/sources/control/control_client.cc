@@ -29,12 +29,12 @@ bool IsArgShapeError(const Status& s) {
   return s.reason() == Reason::kRemote && s.message().find("unmarshal") != std::string::npos;
 }
 
-SocketAddress AddressOf(const SandboxInfo& sb) {
+}  // namespace
+
+SocketAddress ControlSocketAddress(const SandboxInfo& sb) {
   if (!sb.control_socket_path.empty()) return SocketAddress::Path(sb.control_socket_path);
   return SocketAddress::ForRunscSandbox(sb.id);
 }
-
-}  // namespace
 
 struct ControlSocketClient::Entry {
   Entry(SocketAddress address, const UrpcOptions& options) : conn(std::move(address), options) {}
@@ -56,7 +56,7 @@ std::string ControlSocketClient::Key(const std::string& root, const std::string&
 }
 
 std::shared_ptr<ControlSocketClient::Entry> ControlSocketClient::GetEntry(const SandboxInfo& sb) {
-  SocketAddress address = AddressOf(sb);
+  SocketAddress address = ControlSocketAddress(sb);
   std::lock_guard<std::mutex> lock(mu_);
   std::shared_ptr<Entry>& slot = entries_[Key(sb)];
   // The address is immutable per entry, so reading it needs no entry lock.

@@ -26,6 +26,10 @@
 
 namespace gvisor_exporter {
 
+// Where a sandbox's sentry listens: its state file's socket path (newer
+// runsc), else the abstract name runsc 20221219 uses.
+SocketAddress ControlSocketAddress(const SandboxInfo& sb);
+
 struct ControlClientOptions {
   UrpcOptions urpc;  // per-call deadline and reply size limit
   std::chrono::milliseconds backoff_initial{1000};

@@ -138,12 +138,31 @@ Status UrpcConnection::Connect(Clock::time_point deadline) {
   return Status::Ok();
 }
 
-Status UrpcConnection::SendAll(std::string_view data, Clock::time_point deadline) {
+Status UrpcConnection::SendAll(std::string_view data, std::span<const int> fds,
+                               Clock::time_point deadline) {
+  if (fds.size() > kMaxFdsPerMessage) return InvalidError("too many fds for one urpc request");
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFdsPerMessage)];
   while (!data.empty()) {
+    iovec iov{const_cast<char*>(data.data()), data.size()};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    if (!fds.empty()) {
+      // The fds ride on the first bytes of the request, where urpc's server
+      // looks for them; once any byte is sent they have been delivered.
+      msg.msg_control = control;
+      msg.msg_controllen = CMSG_SPACE(sizeof(int) * fds.size());
+      cmsghdr* c = CMSG_FIRSTHDR(&msg);
+      c->cmsg_level = SOL_SOCKET;
+      c->cmsg_type = SCM_RIGHTS;
+      c->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+      std::memcpy(CMSG_DATA(c), fds.data(), sizeof(int) * fds.size());
+    }
     // MSG_NOSIGNAL: a dead sentry must give EPIPE, not kill the exporter.
-    ssize_t n = send(fd_, data.data(), data.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    ssize_t n = sendmsg(fd_, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n >= 0) {
       data.remove_prefix(static_cast<size_t>(n));
+      fds = {};
     } else if (errno == EAGAIN) {
       GVE_RETURN_IF_ERROR(WaitFor(POLLOUT, deadline, "send"));
     } else if (errno != EINTR) {
@@ -204,11 +223,16 @@ StatusOr<std::string> UrpcConnection::ReceiveReply(Clock::time_point deadline) {
 }
 
 StatusOr<nlohmann::json> UrpcConnection::Call(std::string_view method, const nlohmann::json& arg) {
+  return Call(method, arg, {});
+}
+
+StatusOr<nlohmann::json> UrpcConnection::Call(std::string_view method, const nlohmann::json& arg,
+                                              std::span<const int> fds) {
   const Clock::time_point deadline = Clock::now() + options_.call_timeout;
   const std::string context = "urpc " + std::string(method) + " " + address_.ToString();
   Status st;
   if (fd_ < 0) st = Connect(deadline);
-  if (st.ok()) st = SendAll(EncodeUrpcRequest(method, arg), deadline);
+  if (st.ok()) st = SendAll(EncodeUrpcRequest(method, arg), fds, deadline);
   if (!st.ok()) {
     Close();
     return st.WithContext(context);

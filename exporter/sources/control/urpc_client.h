@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstddef>
 #include <nlohmann/json.hpp>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -63,6 +64,11 @@ class UrpcConnection {
   // after any other error it is closed and the next Call reconnects.
   // Not thread-safe: one call at a time, as the protocol requires.
   StatusOr<nlohmann::json> Call(std::string_view method, const nlohmann::json& arg);
+  // The same, passing `fds` with the request as SCM_RIGHTS (urpc's
+  // FilePayload, e.g. the sink of containerManager.CreateTraceSession). The
+  // caller keeps its fds; the peer receives duplicates.
+  StatusOr<nlohmann::json> Call(std::string_view method, const nlohmann::json& arg,
+                                std::span<const int> fds);
 
   bool connected() const { return fd_ >= 0; }
   void Close();
@@ -71,7 +77,7 @@ class UrpcConnection {
  private:
   using Clock = std::chrono::steady_clock;
   Status Connect(Clock::time_point deadline);
-  Status SendAll(std::string_view data, Clock::time_point deadline);
+  Status SendAll(std::string_view data, std::span<const int> fds, Clock::time_point deadline);
   StatusOr<std::string> ReceiveReply(Clock::time_point deadline);
   // Waits until fd_ is ready for `events` or the deadline passes.
   Status WaitFor(int16_t events, Clock::time_point deadline, const char* what);

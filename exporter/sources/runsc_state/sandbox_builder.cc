@@ -43,6 +43,8 @@ void FillPod(const std::vector<ParsedStateFile>& files, SandboxInfo* info) {
   }
   info->pod_uid =
       FirstNonEmpty(files, [](const ParsedStateFile& f) { return f.annotations.sandbox_uid; });
+  info->syscalls_annotation =
+      FirstNonEmpty(files, [](const ParsedStateFile& f) { return f.annotations.syscalls; });
 }
 
 ContainerInfo MakeContainer(const std::string& sandbox_id, const ParsedStateFile& f,

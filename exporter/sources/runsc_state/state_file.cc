@@ -64,6 +64,7 @@ CriAnnotations ParseAnnotations(const json& annotations) {
   a.sandbox_uid = BoundedString(annotations, "io.kubernetes.cri.sandbox-uid");
   a.container_name = BoundedString(annotations, "io.kubernetes.cri.container-name");
   a.image_name = BoundedString(annotations, "io.kubernetes.cri.image-name");
+  a.syscalls = BoundedString(annotations, "gvisor-exporter.io/syscalls");
   return a;
 }
 

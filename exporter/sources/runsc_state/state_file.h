@@ -49,6 +49,10 @@ struct CriAnnotations {
   std::string sandbox_uid;        // io.kubernetes.cri.sandbox-uid
   std::string container_name;     // io.kubernetes.cri.container-name
   std::string image_name;         // io.kubernetes.cri.image-name
+  // gvisor-exporter.io/syscalls: a pod's opt-in to syscall statistics. Pod
+  // annotations reach the OCI spec only when containerd's runtime config
+  // passes them through (pod_annotations = ["gvisor-exporter.io/*"]).
+  std::string syscalls;
 };
 
 struct ParsedStateFile {

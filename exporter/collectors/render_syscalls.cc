@@ -1,0 +1,73 @@
+#include <map>
+
+#include "exporter/collectors/family_builder.h"
+#include "exporter/collectors/render.h"
+
+namespace gvisor_exporter {
+
+namespace {
+
+// The container label of a traced container id: the CRI name of a container
+// the state directory knows ("" for the pause container), else the id itself
+// (a container that started after the last discovery).
+std::string ContainerLabel(const SandboxInfo& info, const std::string& id) {
+  for (const ContainerInfo& c : info.containers) {
+    if (c.id == id) return c.name;
+  }
+  return id;
+}
+
+// Sums samples with equal label values (two ids may map to one label) and
+// adds them in label order.
+class Summed {
+ public:
+  void Add(std::vector<std::string> labels, uint64_t v) { sums_[std::move(labels)] += v; }
+  void MoveTo(FamilyBuilder* f) {
+    for (const auto& [labels, v] : sums_) f->Add(labels, static_cast<double>(v));
+  }
+
+ private:
+  std::map<std::vector<std::string>, uint64_t> sums_;
+};
+
+}  // namespace
+
+void RenderSyscalls(const NodeSnapshot& snap, Families* out) {
+  using namespace metric;  // NOLINT(google-build-using-namespace)
+  FamilyBuilder calls(kContainerSyscalls), errors(kContainerSyscallErrors),
+      enosys(kContainerSyscallsUnimplemented), dropped(kSyscallEventsDropped),
+      state(kSyscallSessionState), packets(kTracePackets);
+  for (const SandboxSnapshot& s : snap.sandboxes) {
+    if (!s.syscalls) continue;
+    const SandboxSyscalls& sc = *s.syscalls;
+    const auto l = SandboxLabels(s.info);
+    for (TraceSessionState st :
+         {TraceSessionState::kActive, TraceSessionState::kForeign, TraceSessionState::kError}) {
+      state.Add(With(l, {sc.mode, TraceSessionStateName(st)}), st == sc.state ? 1 : 0);
+    }
+    if (sc.state != TraceSessionState::kActive && sc.containers.empty()) continue;
+    dropped.Add(l, static_cast<double>(sc.dropped_events));
+    Summed c, e, u;
+    for (const ContainerSyscalls& cs : sc.containers) {
+      const std::string name = ContainerLabel(s.info, cs.container_id);
+      for (const auto& [sys, n] : cs.calls) c.Add(With(l, {name, sys}), n);
+      for (const auto& err : cs.errors)
+        e.Add(With(l, {name, err.syscall, err.errno_name}), err.count);
+      for (const auto& [sys, n] : cs.unimplemented) u.Add(With(l, {name, sys}), n);
+    }
+    c.MoveTo(&calls);
+    e.MoveTo(&errors);
+    u.MoveTo(&enosys);
+  }
+  if (snap.trace_packets) {
+    const TracePacketCounts& p = *snap.trace_packets;
+    const std::pair<const char*, uint64_t> results[] = {
+        {"syscall", p.syscall},     {"ignored", p.ignored},     {"unknown_type", p.unknown_type},
+        {"malformed", p.malformed}, {"truncated", p.truncated}, {"invalid_sysno", p.invalid_sysno},
+        {"handshake", p.handshake}};
+    for (const auto& [r, v] : results) packets.Add({r}, static_cast<double>(v));
+  }
+  for (FamilyBuilder* f : {&calls, &errors, &enosys, &dropped, &state, &packets}) f->MoveTo(out);
+}
+
+}  // namespace gvisor_exporter

@@ -1,0 +1,278 @@
+#include "exporter/sources/trace/trace_reader.h"
+
+#include <fcntl.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace gvisor_exporter {
+
+namespace {
+
+constexpr uint64_t kWakeId = 0;
+constexpr uint64_t kListenId = ~uint64_t{0};
+constexpr size_t kBatch = 32;             // packets per recvmmsg
+constexpr size_t kPacketBuffer = 8192;    // raw syscall events are ~30-150 bytes
+constexpr int kMaxBatchesPerWakeup = 64;  // then let other sinks have a turn
+
+}  // namespace
+
+TraceSink::TraceSink(UniqueFd fd, bool listen, Arch arch, SyscallLimits limits)
+    : fd_(std::move(fd)), listen_(listen), agg_(arch, limits) {}
+
+uint64_t TraceSink::dropped() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return agg_.dropped();
+}
+
+void TraceSink::ObserveSessionDrops(uint64_t total) {
+  std::lock_guard<std::mutex> lock(mu_);
+  agg_.ObserveSessionDrops(total);
+}
+
+void TraceSink::RetainContainers(const std::set<std::string>& live_ids) {
+  std::lock_guard<std::mutex> lock(mu_);
+  agg_.RetainContainers(live_ids);
+}
+
+std::vector<std::string> TraceSink::container_ids() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return agg_.container_ids();
+}
+
+std::vector<ContainerSyscalls> TraceSink::Containers() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return agg_.Containers();
+}
+
+TraceReader::TraceReader(Options options)
+    : options_(std::move(options)), buffers_(kBatch * kPacketBuffer) {}
+
+TraceReader::~TraceReader() { Stop(); }
+
+Status TraceReader::Start() {
+  epoll_.reset(epoll_create1(EPOLL_CLOEXEC));
+  if (!epoll_.valid()) return ErrnoError(errno, "epoll_create1");
+  wake_.reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!wake_.valid()) return ErrnoError(errno, "eventfd");
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = kWakeId;
+  if (epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, wake_.get(), &ev) != 0) {
+    return ErrnoError(errno, "epoll_ctl");
+  }
+  if (!options_.listen_path.empty()) {
+    const std::string& path = options_.listen_path;
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    if (path.size() >= sizeof(sa.sun_path)) return InvalidError("listen path too long: " + path);
+    std::memcpy(sa.sun_path, path.data(), path.size());
+    // A socket left by a previous run is ours to replace; anything else is not.
+    struct stat st;
+    if (lstat(path.c_str(), &st) == 0) {
+      if (!S_ISSOCK(st.st_mode)) return InvalidError(path + " exists and is not a socket");
+      unlink(path.c_str());
+    }
+    listen_.reset(socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    if (!listen_.valid()) return ErrnoError(errno, "socket");
+    if (bind(listen_.get(), reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0) {
+      return ErrnoError(errno, "bind " + path);
+    }
+    chmod(path.c_str(), 0660);  // runsc connects as root
+    if (listen(listen_.get(), 128) != 0) return ErrnoError(errno, "listen " + path);
+    ev.data.u64 = kListenId;
+    if (epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, listen_.get(), &ev) != 0) {
+      return ErrnoError(errno, "epoll_ctl");
+    }
+  }
+  thread_ = std::thread([this] { Loop(); });
+  return Status::Ok();
+}
+
+void TraceReader::Stop() {
+  if (!thread_.joinable()) return;
+  stop_ = true;
+  const uint64_t one = 1;
+  (void)!write(wake_.get(), &one, sizeof(one));
+  thread_.join();
+  if (listen_.valid() && !options_.listen_path.empty()) unlink(options_.listen_path.c_str());
+}
+
+void TraceReader::Register(const std::shared_ptr<TraceSink>& sink) {
+  std::lock_guard<std::mutex> lock(mu_);
+  sink->id_ = next_id_++;
+  sinks_[sink->id_] = sink;
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLRDHUP;
+  ev.data.u64 = sink->id_;
+  if (epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, sink->fd_.get(), &ev) != 0) {
+    sink->closed_ = true;
+  }
+}
+
+std::shared_ptr<TraceSink> TraceReader::AddSink(UniqueFd fd) {
+  auto sink = std::make_shared<TraceSink>(std::move(fd), false, options_.arch, options_.limits);
+  Register(sink);
+  return sink;
+}
+
+void TraceReader::RemoveSink(const std::shared_ptr<TraceSink>& sink) {
+  if (!sink) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (sinks_.erase(sink->id_) && epoll_.valid()) {
+    epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, sink->fd_.get(), nullptr);
+  }
+}
+
+std::vector<std::shared_ptr<TraceSink>> TraceReader::ListenSinks() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::shared_ptr<TraceSink>> out;
+  for (const auto& [id, sink] : sinks_) {
+    if (sink->listen()) out.push_back(sink);
+  }
+  return out;
+}
+
+TraceReader::PacketCounts TraceReader::packet_counts() const {
+  return {syscall_.load(),   ignored_.load(),       unknown_type_.load(), malformed_.load(),
+          truncated_.load(), invalid_sysno_.load(), handshake_.load()};
+}
+
+void TraceReader::MarkClosed(TraceSink& sink) {
+  sink.closed_ = true;
+  // The fd stays open until the sink is removed; shut it down now so the
+  // peer sees the end at once (runsc's handshake read, the sentry's writes).
+  shutdown(sink.fd_.get(), SHUT_RDWR);
+  std::lock_guard<std::mutex> lock(mu_);
+  epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, sink.fd_.get(), nullptr);
+}
+
+void TraceReader::Accept() {
+  while (true) {
+    int fd = accept4(listen_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) return;  // EAGAIN, or an error the next wakeup retries
+    UniqueFd conn(fd);
+    size_t open = 0;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (const auto& [id, s] : sinks_) open += s->listen() ? 1 : 0;
+    }
+    if (open >= options_.max_listen_connections) continue;  // closes it: runsc's setup fails
+    Register(std::make_shared<TraceSink>(std::move(conn), true, options_.arch, options_.limits));
+  }
+}
+
+void TraceReader::Drain(TraceSink& sink) {
+  const int fd = sink.fd_.get();
+  if (sink.listen_ && !sink.handshaken_) {
+    // runsc sends Handshake{version} without a header and waits for ours.
+    char buf[1024];
+    ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    if (n <= 0 || !ParseHandshake(std::string_view(buf, static_cast<size_t>(n))).ok()) {
+      ++malformed_;
+      MarkClosed(sink);
+      return;
+    }
+    const std::string reply = HandshakeReply();
+    if (send(fd, reply.data(), reply.size(), MSG_DONTWAIT | MSG_NOSIGNAL) !=
+        static_cast<ssize_t>(reply.size())) {
+      MarkClosed(sink);
+      return;
+    }
+    sink.handshaken_ = true;
+    ++handshake_;
+    return;
+  }
+  mmsghdr msgs[kBatch];
+  iovec iovs[kBatch];
+  for (int round = 0; round < kMaxBatchesPerWakeup; ++round) {
+    for (size_t i = 0; i < kBatch; ++i) {
+      iovs[i] = {buffers_.data() + i * kPacketBuffer, kPacketBuffer};
+      msgs[i] = {};
+      msgs[i].msg_hdr.msg_iov = &iovs[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    int n = recvmmsg(fd, msgs, kBatch, MSG_DONTWAIT, nullptr);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EINTR) return;
+      MarkClosed(sink);  // ECONNRESET and the like: the peer is gone
+      return;
+    }
+    if (n == 0) {
+      MarkClosed(sink);
+      return;
+    }
+    bool eof = false;
+    {
+      std::lock_guard<std::mutex> lock(sink.mu_);
+      for (int i = 0; i < n; ++i) {
+        const size_t len = msgs[i].msg_len;
+        if (len == 0) {  // orderly shutdown (the sentry never sends empty packets)
+          eof = true;
+          break;
+        }
+        if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
+          ++truncated_;
+          continue;
+        }
+        auto ev = decoder_.Decode(std::string_view(buffers_.data() + i * kPacketBuffer, len));
+        if (!ev.ok()) {
+          ++malformed_;
+          continue;
+        }
+        if (ev->kind == TraceEvent::Kind::kUnknownType) ++unknown_type_;
+        switch (sink.agg_.Add(*ev)) {
+          case SyscallAggregator::AddResult::kCounted:
+            ++syscall_;
+            break;
+          case SyscallAggregator::AddResult::kIgnored:
+            if (ev->kind != TraceEvent::Kind::kUnknownType) ++ignored_;
+            break;
+          case SyscallAggregator::AddResult::kInvalidSysno:
+            ++invalid_sysno_;
+            break;
+        }
+      }
+    }
+    if (eof) {
+      MarkClosed(sink);
+      return;
+    }
+    if (static_cast<size_t>(n) < kBatch) return;
+  }
+}
+
+void TraceReader::Loop() {
+  epoll_event events[64];
+  while (!stop_) {
+    int n = epoll_wait(epoll_.get(), events, 64, -1);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return;
+    }
+    for (int i = 0; i < n && !stop_; ++i) {
+      const uint64_t id = events[i].data.u64;
+      if (id == kWakeId) continue;
+      if (id == kListenId) {
+        Accept();
+        continue;
+      }
+      std::shared_ptr<TraceSink> sink;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        auto it = sinks_.find(id);
+        if (it != sinks_.end()) sink = it->second;
+      }
+      if (sink && !sink->closed()) Drain(*sink);
+    }
+  }
+}
+
+}  // namespace gvisor_exporter

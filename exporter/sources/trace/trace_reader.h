@@ -1,0 +1,107 @@
+// Reads trace sinks: one thread, one epoll set, non-blocking sockets.
+//
+// A sink is our end of a SOCK_SEQPACKET connection the sentry writes events
+// to: either a socketpair whose other end we passed to
+// containerManager.CreateTraceSession (attach mode), or a connection runsc
+// made to our listening socket because the sandbox was started with a
+// pod-init config (listen mode; handshake first). The sentry's end is
+// non-blocking, so when this thread falls behind (or the whole exporter is
+// stopped) the sentry drops events and counts them; it never waits for us.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "exporter/common/status.h"
+#include "exporter/common/unique_fd.h"
+#include "exporter/sources/trace/syscall_aggregator.h"
+
+namespace gvisor_exporter {
+
+// One sink's statistics. Written by the reader thread, read by the poller.
+class TraceSink {
+ public:
+  TraceSink(UniqueFd fd, bool listen, Arch arch, SyscallLimits limits);
+
+  bool listen() const { return listen_; }
+  // The peer closed (sandbox gone, session deleted or replaced).
+  bool closed() const { return closed_.load(); }
+  uint64_t dropped() const;
+  void ObserveSessionDrops(uint64_t total);
+  void RetainContainers(const std::set<std::string>& live_ids);
+  std::vector<std::string> container_ids() const;
+  std::vector<ContainerSyscalls> Containers() const;
+
+ private:
+  friend class TraceReader;
+  const UniqueFd fd_;
+  uint64_t id_ = 0;  // epoll key, set by TraceReader
+  const bool listen_;
+  bool handshaken_ = false;  // reader thread only
+  std::atomic<bool> closed_{false};
+  mutable std::mutex mu_;
+  SyscallAggregator agg_;  // guarded by mu_
+};
+
+class TraceReader {
+ public:
+  struct Options {
+    Arch arch = HostArch();
+    SyscallLimits limits;
+    // Listen mode: path of the SOCK_SEQPACKET socket runsc connects to
+    // (pod-init config "endpoint"); "" = attach mode only.
+    std::string listen_path;
+    size_t max_listen_connections = 4096;
+  };
+
+  using PacketCounts = TracePacketCounts;
+
+  explicit TraceReader(Options options);
+  ~TraceReader();
+
+  // Creates the epoll set (and the listening socket) and starts the thread.
+  Status Start();
+  void Stop();
+
+  // Attach mode: reads `fd` from now on.
+  std::shared_ptr<TraceSink> AddSink(UniqueFd fd);
+  // Stops reading a sink (its fd closes when the last reference goes).
+  void RemoveSink(const std::shared_ptr<TraceSink>& sink);
+  // Listen-mode connections, open or closed, not yet removed.
+  std::vector<std::shared_ptr<TraceSink>> ListenSinks() const;
+
+  PacketCounts packet_counts() const;
+  const Options& options() const { return options_; }
+
+ private:
+  void Loop();
+  void Register(const std::shared_ptr<TraceSink>& sink);
+  void Accept();
+  void Drain(TraceSink& sink);
+  void MarkClosed(TraceSink& sink);
+
+  const Options options_;
+  TraceDecoder decoder_;       // reader thread only
+  std::vector<char> buffers_;  // reader thread only: one batch of packets
+  UniqueFd epoll_;
+  UniqueFd wake_;    // eventfd: stop
+  UniqueFd listen_;  // listen mode
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+
+  mutable std::mutex mu_;  // guards sinks_ and next_id_
+  std::map<uint64_t, std::shared_ptr<TraceSink>> sinks_;
+  uint64_t next_id_ = 1;  // epoll data: 0 = wake, 1.. = sinks; listen uses kListenId
+
+  std::atomic<uint64_t> syscall_{0}, ignored_{0}, unknown_type_{0}, malformed_{0}, truncated_{0},
+      invalid_sysno_{0}, handshake_{0};
+};
+
+}  // namespace gvisor_exporter

@@ -1,0 +1,101 @@
+// Syscall statistics for opted-in sandboxes through gVisor runtime monitoring.
+//
+// Attach mode (the default): for every live sandbox that opted in, the
+// exporter creates the sandbox's one trace session ("Default") itself over
+// the control socket (containerManager.CreateTraceSession), handing the
+// sentry one end of a socketpair(SOCK_SEQPACKET) as the remote sink. After the
+// call returns it sets O_NONBLOCK on that end: the flag lives in the file
+// description the sentry shares, and runsc's own `trace create` path leaves it
+// blocking, which would let a slow reader stall the workload. With it, a slow
+// or stopped exporter only makes the sentry drop (and count) events.
+//
+// It never replaces another consumer's session (a security tool's) unless
+// `force` is set; sessions it made are recorded (SessionRecord) so a restarted
+// exporter recognises and replaces its own orphans. It deletes its sessions
+// when a sandbox stops being opted in and at shutdown.
+//
+// Listen mode: sandboxes started with a pod-init config whose remote sink
+// points at `listen_path` connect to us; their statistics are matched to a
+// sandbox by the container ids in the events.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "exporter/common/error_reporter.h"
+#include "exporter/poller/sources.h"
+#include "exporter/sources/control/urpc_client.h"
+#include "exporter/sources/trace/session_record.h"
+#include "exporter/sources/trace/trace_reader.h"
+
+namespace gvisor_exporter {
+
+struct TraceSessionOptions {
+  // Opt-in: every sandbox, sandboxes in these pod namespaces, or pods
+  // annotated gvisor-exporter.io/syscalls="true". The annotation "false" opts
+  // a pod out of the first two.
+  bool all = false;
+  std::set<std::string> namespaces;
+  bool attach = true;  // false: listen mode only, never create sessions
+  // Also enable exit points: errors by errno and unimplemented (ENOSYS)
+  // syscalls, at the cost of a second event per syscall.
+  bool errors = true;
+  // Syscall numbers to trace; empty = every named syscall of the architecture.
+  std::vector<uint64_t> syscalls;
+  bool force = false;                  // replace another consumer's session
+  std::string record_path;             // SessionRecord file; "" = memory only
+  size_t sink_buffer_bytes = 4 << 20;  // SO_SNDBUF of the sentry's end
+  std::chrono::milliseconds retry_initial{2000};
+  std::chrono::milliseconds retry_max{60000};
+  UrpcOptions urpc;
+  TraceReader::Options reader;
+};
+
+class TraceSessionSource : public SyscallSource {
+ public:
+  TraceSessionSource(TraceSessionOptions options, ErrorReporter* errors);
+  ~TraceSessionSource() override;
+
+  // Starts the reader (and the listening socket).
+  Status Start();
+
+  SyscallSync Sync(const std::vector<SandboxInfo>& live) override;
+  void Shutdown() override;
+
+  // The session config we create (for tests and docs).
+  nlohmann::json SessionConfig() const;
+  bool OptedIn(const SandboxInfo& sb) const;
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  struct Entry {
+    SandboxInfo info;
+    std::shared_ptr<TraceSink> sink;  // null unless state == kActive
+    TraceSessionState state = TraceSessionState::kError;
+    int failures = 0;
+    Clock::time_point retry_at{};
+  };
+
+  // One attempt to create our session; updates `e`.
+  void Attach(Entry& e, bool* failed);
+  // Reads our session's drop count; detects a session that disappeared.
+  void Check(Entry& e, bool* failed);
+  // Deletes our session if it is still ours, and forgets the sink.
+  void Detach(Entry& e);
+  void Backoff(Entry& e);
+  StatusOr<nlohmann::json> CallSandbox(const SandboxInfo& sb, const char* method,
+                                       const nlohmann::json& arg, std::span<const int> fds = {});
+
+  const TraceSessionOptions options_;
+  ErrorReporter* errors_;
+  TraceReader reader_;
+  SessionRecord record_;
+  std::map<std::string, Entry> entries_;  // by SandboxKey, attach mode; poller thread only
+  bool shut_down_ = false;
+};
+
+}  // namespace gvisor_exporter
