@@ -285,9 +285,23 @@ class Exporter:
             return f.read()[-4000:]
 
     def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGCONT)  # in case a test left it paused
         stop_process(self.proc, timeout=15)
         self.log.close()
         return self.proc.returncode
+
+    def pause(self):
+        """SIGSTOP: the whole exporter stops (its trace reader too)."""
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def resume(self):
+        self.proc.send_signal(signal.SIGCONT)
+
+    def crash(self):
+        """SIGKILL: no shutdown path runs (what a node-agent crash leaves behind)."""
+        self.proc.kill()
+        self.proc.wait()
 
 
 def scrape_with_stable_total(exporter, runsc, sid, attempts=10):

@@ -1,7 +1,9 @@
 // A static test program run inside gVisor sandboxes by the syscall e2e tests.
 // It makes an exact, known number of syscalls so the exporter's counters can
 // be checked against it:
-//   syscall_probe getppid N   N x getppid(2), then prints {"getppid":N,"seconds":T}
+//   syscall_probe getppid N [B]  N x getppid(2), then prints {"getppid":N,"seconds":T};
+//                             with B, pauses 2 ms (nanosleep) after every B calls
+//                             (a less bursty workload)
 //   syscall_probe enosys      one fanotify_init(2), which gVisor does not implement
 //                             (ENOSYS); prints {"fanotify_init_errno":E}
 // Raw syscall(2) calls only, so libc adds none of its own; statically linked
@@ -26,10 +28,15 @@ double Now() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc == 3 && std::strcmp(argv[1], "getppid") == 0) {
+  if ((argc == 3 || argc == 4) && std::strcmp(argv[1], "getppid") == 0) {
     const long n = std::strtol(argv[2], nullptr, 10);
+    const long burst = argc == 4 ? std::strtol(argv[3], nullptr, 10) : 0;
+    const timespec pause{0, 2'000'000};
     const double t0 = Now();
-    for (long i = 0; i < n; ++i) syscall(SYS_getppid);
+    for (long i = 0; i < n; ++i) {
+      syscall(SYS_getppid);
+      if (burst > 0 && (i + 1) % burst == 0) nanosleep(&pause, nullptr);
+    }
     const double t1 = Now();
     std::printf("{\"getppid\":%ld,\"seconds\":%.6f}\n", n, t1 - t0);
     return 0;
@@ -39,6 +46,6 @@ int main(int argc, char** argv) {
     std::printf("{\"fanotify_init_rc\":%ld,\"fanotify_init_errno\":%d}\n", rc, rc < 0 ? errno : 0);
     return 0;
   }
-  std::fprintf(stderr, "usage: syscall_probe getppid N | syscall_probe enosys\n");
+  std::fprintf(stderr, "usage: syscall_probe getppid N [B] | syscall_probe enosys\n");
   return 2;
 }
