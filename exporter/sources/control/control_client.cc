@@ -134,12 +134,13 @@ StatusOr<SandboxUsage> ControlSocketClient::Collect(const SandboxInfo& sb, bool 
                             " failure(s), last: " + e->last_error.ToString());
   }
   StatusOr<SandboxUsage> r = CollectLocked(*e, sb, full_memory);
+  // Never keep a connection idle until the next poll: it would hold up the
+  // sentry's shutdown (see the header).
+  e->conn.Close();
   if (r.ok()) {
     e->failures = 0;
     return r;
   }
-  // Whatever failed, reconnect next time rather than trust the stream.
-  e->conn.Close();
   e->failures = std::min(e->failures + 1, 30);
   auto backoff = options_.backoff_initial * (int64_t{1} << (e->failures - 1));
   e->retry_after = now + std::min<std::chrono::milliseconds>(backoff, options_.backoff_max);
@@ -148,8 +149,8 @@ StatusOr<SandboxUsage> ControlSocketClient::Collect(const SandboxInfo& sb, bool 
 }
 
 void ControlSocketClient::Retain(const std::set<std::string>& keys) {
-  // Destroying an entry closes its connection; one still used by a Collect
-  // lives (and stays open) until that Collect returns. Closed outside mu_.
+  // An entry still used by a Collect lives until that Collect returns.
+  // Destroyed outside mu_.
   std::vector<std::shared_ptr<Entry>> dropped;
   {
     std::lock_guard<std::mutex> lock(mu_);
