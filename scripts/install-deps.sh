@@ -6,8 +6,10 @@ PKGS=(
   cmake g++ make pkg-config
   prometheus-cpp-dev libcivetweb-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc  # proto/ at build time
   clang libclang-rt-14-dev
   runsc busybox-static prometheus
+  containerd runc containernetworking-plugins  # private containerd for the CRI e2e test
   python3 python3-pytest python3-yaml curl jq ca-certificates
   chromium  # headless: renders /sandboxes in the e2e test
 )
