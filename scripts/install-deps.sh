@@ -23,3 +23,22 @@ if ((${#missing[@]})); then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+# Tools for the deployment checks (tests/deploy). kubectl may already come
+# from another package that owns /usr/bin/kubectl (e.g. google-cloud-cli);
+# only install Debian's when there is none. Node/npm likewise.
+extra=()
+command -v kubectl >/dev/null || extra+=(kubernetes-client)
+command -v npm >/dev/null || extra+=(npm)
+if ((${#extra[@]})); then
+  echo "installing: ${extra[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${extra[@]}" >/dev/null
+fi
+# Kubernetes, prometheus-operator and Grafana schemas, pinned by
+# tests/deploy/package-lock.json (from the npm registry, never at test time).
+deploy_dir="$(dirname "$0")/../tests/deploy"
+if [ ! -d "$deploy_dir/node_modules" ] || [ "$deploy_dir/package-lock.json" -nt "$deploy_dir/node_modules" ]; then
+  npm ci --prefix "$deploy_dir" --no-audit --no-fund --loglevel=error >/dev/null
+  touch "$deploy_dir/node_modules"
+fi

@@ -1,0 +1,441 @@
+#!/usr/bin/python3
+"""Checks deploy/kubernetes: renders, schema-valid, consistent, and the examples run.
+
+1. `kubectl kustomize` renders deploy/kubernetes, .../podmonitor, .../exporter and
+   .../examples with every kubectl given (default: `kubectl` on PATH, plus those in
+   $GVE_EXTRA_KUBECTL, colon-separated, e.g. Debian 12's kubernetes-client 1.20 with
+   kustomize v2.0.3), and all of them render the same objects.
+2. Every rendered object validates against the official schemas, offline
+   (validate-k8s.mjs: kubernetes-models 5.1.0 = Kubernetes 1.34 OpenAPI,
+   @kubernetes-models/prometheus-operator 6.0.0 = the prometheus-operator CRDs; JSON
+   schema + strict unknown-field check). Needs `npm ci --prefix tests/deploy`.
+   Kinds without a published schema package (Kyverno's ClusterPolicy) get the
+   structural checks of step 3 instead.
+3. Consistency: the DaemonSet's privileges are exactly the documented ones; its flags
+   are flags of the exporter (`gvisor-exporter --help`, when a binary is found); its
+   runsc root is the shims' root in deploy/containerd; Service, ServiceMonitor and
+   PodMonitor select its pods on its port, with job label "gvisor-exporter" (what the
+   alerts expect); the rendered PrometheusRule is deploy/prometheus's; namespaced
+   objects sit in gvisor-exporter; RBAC is read-only; the RuntimeClasses, the
+   Kyverno policies (fields, namespaces, the defaults they inject = RuntimeClass
+   gvisor), the example Deployment and the benchmark Jobs agree with each other.
+4. The benchmark Jobs' script runs in a real gVisor sandbox (runsc, busybox) at
+   SCALE=1 and prints every phase (skipped without root/runsc: say --no-run).
+
+deploy/prometheus/kustomization.yaml (listing gvisor-exporter.prometheusrule.yaml) is
+needed by deploy/kubernetes; while it is missing this check fails, but still checks
+everything else on a temp copy with that file added.
+
+Exit 0 when all hold, 1 otherwise. Run: /usr/bin/python3 tests/deploy/check_manifests.py
+"""
+import argparse
+import fnmatch
+import glob
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+
+import yaml
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+HERE = os.path.dirname(os.path.abspath(__file__))
+KUSTOMIZATIONS = ["deploy/kubernetes", "deploy/kubernetes/podmonitor", "deploy/kubernetes/exporter",
+                  "deploy/kubernetes/examples"]
+PROM_KUSTOMIZATION = "deploy/prometheus/kustomization.yaml"
+PROM_KUSTOMIZATION_TEXT = ("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
+                           "resources:\n  - gvisor-exporter.prometheusrule.yaml\n")
+NS = "gvisor-exporter"
+JOB = "gvisor-exporter"
+CAPS = {"SYS_PTRACE", "DAC_OVERRIDE"}
+RW_HOSTPATHS = {"/run/gvisor-exporter"}
+GVISOR_NODE_LABEL = ("runtime.gvisor.dev/enabled", "true")
+GVISOR_TAINT = "runtime.gvisor.dev/sandboxed"
+SANDBOXED_NAMESPACES = {"sandbox", "untrusted"}
+
+errors = []
+
+
+def ok(msg):
+    print(f"ok   {msg}")
+
+
+def fail(msg):
+    errors.append(msg)
+    print(f"FAIL {msg}")
+
+
+def kubectls(extra):
+    out = []
+    for k in [shutil.which("kubectl") or "", *os.environ.get("GVE_EXTRA_KUBECTL", "").split(":"), *extra]:
+        if k and os.path.exists(k) and os.path.realpath(k) not in [os.path.realpath(x) for x in out]:
+            out.append(k)
+    return out
+
+
+def kubectl_version(k):
+    r = subprocess.run([k, "version", "--client"], capture_output=True, text=True)
+    line = (r.stdout or r.stderr).splitlines()[0] if (r.stdout or r.stderr) else "?"
+    m = re.search(r'GitVersion:"([^"]+)"', line) or re.search(r"Client Version: (\S+)", line)
+    return m.group(1) if m else line
+
+
+def render(k, path):
+    r = subprocess.run([k, "kustomize", path], capture_output=True, text=True, timeout=120)
+    if r.returncode != 0:
+        raise RuntimeError(r.stderr.strip()[-1500:])
+    return [d for d in yaml.safe_load_all(r.stdout) if d]
+
+
+def key(o):
+    return (o.get("apiVersion"), o.get("kind"), o.get("metadata", {}).get("namespace", ""),
+            o.get("metadata", {}).get("name"))
+
+
+# ----------------------------------------------------------------------------- 1 render
+def render_all(root, ks):
+    rendered = {}
+    for rel in KUSTOMIZATIONS:
+        per = {}
+        for k in ks:
+            try:
+                per[k] = render(k, os.path.join(root, rel))
+            except RuntimeError as e:
+                fail(f"{kubectl_version(k)} kustomize {rel}: {e}")
+        if not per:
+            continue
+        first = next(iter(per.values()))
+        same = all(sorted(map(json.dumps, v)) == sorted(map(json.dumps, first)) for v in per.values())
+        if not same:
+            diffs = [kubectl_version(k) for k, v in per.items()
+                     if sorted(map(json.dumps, v)) != sorted(map(json.dumps, first))]
+            fail(f"{rel}: kubectls render different objects ({diffs} vs {kubectl_version(next(iter(per)))})")
+        kinds = sorted(o["kind"] for o in first)
+        ok(f"{rel}: renders with {', '.join(kubectl_version(k) for k in per)}: {len(first)} objects "
+           f"({', '.join(kinds)})")
+        rendered[rel] = first
+    return rendered
+
+
+# ----------------------------------------------------------------------------- 2 schemas
+def validate_schemas(rendered):
+    node_modules = os.environ.get("GVE_DEPLOY_NODE_MODULES", os.path.join(HERE, "node_modules"))
+    if not shutil.which("node"):
+        fail("node not found (Node.js runs the schema validation)")
+        return
+    if not os.path.isdir(os.path.join(node_modules, "kubernetes-models")):
+        fail(f"schema packages missing in {node_modules}: run `npm ci --prefix tests/deploy`")
+        return
+    items, seen = [], set()
+    for rel, objs in rendered.items():
+        for o in objs:
+            if json.dumps(o, sort_keys=True) not in seen:
+                seen.add(json.dumps(o, sort_keys=True))
+                items.append({"source": rel, "object": o})
+    with tempfile.NamedTemporaryFile("w", suffix=".json", prefix="gve-objects-", delete=False) as f:
+        json.dump(items, f)
+    try:
+        r = subprocess.run(["node", os.path.join(HERE, "validate-k8s.mjs"), f.name], capture_output=True,
+                           text=True, timeout=300, env=dict(os.environ, GVE_DEPLOY_NODE_MODULES=node_modules))
+    finally:
+        os.unlink(f.name)
+    bad = [line for line in r.stdout.splitlines() if not line.startswith(("valid ", "strict ", "no schema "))]
+    noschema = [line for line in r.stdout.splitlines() if line.startswith("no schema ")]
+    if r.returncode != 0:
+        fail("schema validation:\n" + "\n".join(bad[-40:]) + r.stderr[-2000:])
+    else:
+        ok(f"schemas (kubernetes-models 5.1.0, @kubernetes-models/prometheus-operator 6.0.0): "
+           f"{bad[-1] if bad else r.stdout.splitlines()[-1]}")
+    for line in noschema:
+        print(f"     {line}  -> structural checks below")
+
+
+# ----------------------------------------------------------------------------- 3 consistency
+def one(objs, kind, name=None):
+    m = [o for o in objs if o["kind"] == kind and (name is None or o["metadata"]["name"] == name)]
+    if len(m) != 1:
+        raise AssertionError(f"expected one {kind} {name or ''}, got {len(m)}")
+    return m[0]
+
+
+def exporter_flags(binary):
+    if not binary:
+        for cand in (os.path.join(REPO, "build", "gvisor-exporter"), *glob.glob(os.path.join(REPO, "..", "build*",
+                                                                                               "gvisor-exporter"))):
+            if os.access(cand, os.X_OK):
+                binary = cand
+                break
+    if not binary:
+        return None, None
+    r = subprocess.run([binary, "--help"], capture_output=True, text=True, timeout=30)
+    text = r.stdout + r.stderr
+    flags = set(re.findall(r"--(?:\[no-\])?([a-z][a-z0-9.-]*)", text))
+    flags |= {"no-" + f for f in re.findall(r"--\[no-\]([a-z][a-z0-9.-]*)", text)}
+    return binary, flags
+
+
+def check_exporter(objs, binary):
+    n0 = len(errors)
+    ds = one(objs, "DaemonSet")
+    pod = ds["spec"]["template"]["spec"]
+    labels = ds["spec"]["template"]["metadata"]["labels"]
+    (c,) = pod["containers"]
+    sc = c.get("securityContext", {})
+    if not (pod.get("hostPID") and pod.get("hostNetwork")):
+        fail("DaemonSet: hostPID and hostNetwork are required (host processes; abstract control sockets)")
+    if sc.get("capabilities", {}).get("drop") != ["ALL"] or set(sc.get("capabilities", {}).get("add", [])) != CAPS:
+        fail(f"DaemonSet: capabilities must drop ALL and add exactly {sorted(CAPS)}: {sc.get('capabilities')}")
+    if sc.get("privileged") or sc.get("allowPrivilegeEscalation") is not False or not sc.get("readOnlyRootFilesystem"):
+        fail("DaemonSet: not privileged, no privilege escalation, read-only root filesystem")
+    res = c.get("resources", {})
+    if not res.get("requests", {}).get("cpu") or not res.get("requests", {}).get("memory") \
+            or not res.get("limits", {}).get("memory"):
+        fail("DaemonSet: cpu/memory requests and a memory limit are required")
+    vols = {v["name"]: v for v in pod["volumes"]}
+    for m in c["volumeMounts"]:
+        hp = vols[m["name"]].get("hostPath")
+        if hp and not m.get("readOnly") and hp["path"] not in RW_HOSTPATHS:
+            fail(f"DaemonSet: hostPath {hp['path']} mounted read-write")
+    if pod.get("nodeSelector", {}).get(GVISOR_NODE_LABEL[0]) != GVISOR_NODE_LABEL[1]:
+        fail(f"DaemonSet: nodeSelector {GVISOR_NODE_LABEL}")
+    if not any(t.get("key") == GVISOR_TAINT for t in pod.get("tolerations", [])):
+        fail(f"DaemonSet: must tolerate {GVISOR_TAINT}")
+    args = dict(a[2:].split("=", 1) if "=" in a else (a[2:], "") for a in c["args"])
+    mounts = {m["mountPath"]: vols[m["name"]] for m in c["volumeMounts"]}
+    with open(os.path.join(REPO, "deploy", "containerd", "runsc.toml"), "rb") as f:
+        shim_root = tomllib.load(f)["root"]
+    if args.get("runsc.root-parent") != shim_root or \
+            mounts.get(shim_root, {}).get("hostPath", {}).get("path") != shim_root:
+        fail(f"DaemonSet: --runsc.root-parent and its mount must be the shims' root {shim_root}")
+    for flag, path in (("path.procfs", "/proc"), ("path.cgroupfs", "/sys/fs/cgroup"), ("path.devfs", "/dev")):
+        if mounts.get(args.get(flag, ""), {}).get("hostPath", {}).get("path") != path:
+            fail(f"DaemonSet: --{flag} must point at the mount of the host's {path}")
+    rp = args.get("runsc.path", "")
+    if not any(rp.startswith(mp + "/") and v.get("hostPath") for mp, v in mounts.items()):
+        fail(f"DaemonSet: --runsc.path {rp} is not inside a hostPath mount (the node's runsc)")
+    binary, flags = exporter_flags(binary)
+    if flags is not None:
+        unknown = sorted(a for a in args if a not in flags)
+        if unknown:
+            fail(f"DaemonSet: flags unknown to {binary} --help: {unknown}")
+        else:
+            ok(f"DaemonSet flags are all in `{os.path.relpath(binary, REPO)} --help`")
+    else:
+        print("     (no gvisor-exporter binary found: flags not checked; pass --exporter)")
+    port = next(p for p in c["ports"] if p["name"] == "metrics")
+    listen = args.get("web.listen-address", ":9787")
+    if not listen.endswith(f":{port['containerPort']}") or port["containerPort"] != 9787:
+        fail(f"DaemonSet: --web.listen-address {listen} vs port {port}")
+    for probe in ("readinessProbe", "livenessProbe"):
+        if c.get(probe, {}).get("httpGet", {}).get("path") != "/healthz":
+            fail(f"DaemonSet: {probe} should GET /healthz")
+
+    def selects(sel):
+        return all(labels.get(k) == v for k, v in sel.get("matchLabels", sel).items())
+    for o in objs:
+        kind = o["kind"]
+        if kind == "Service":
+            if not selects(o["spec"]["selector"]) or o["spec"]["ports"][0]["targetPort"] != "metrics" \
+                    or o["spec"]["ports"][0]["port"] != 9787:
+                fail("Service does not select the exporter pods on port metrics/9787")
+        if kind in ("ServiceMonitor", "PodMonitor"):
+            eps = o["spec"].get("endpoints") or o["spec"].get("podMetricsEndpoints")
+            target = o if kind == "PodMonitor" else one(objs, "Service")
+            if kind == "ServiceMonitor" and not all(o["spec"]["selector"]["matchLabels"].get(k) == v
+                                                    for k, v in target["metadata"]["labels"].items()
+                                                    if k in o["spec"]["selector"]["matchLabels"]):
+                fail("ServiceMonitor does not select the Service")
+            if kind == "PodMonitor" and not selects(o["spec"]["selector"]):
+                fail("PodMonitor does not select the exporter pods")
+            job_from = (target["metadata"]["labels"] if kind == "ServiceMonitor" else labels).get(o["spec"]["jobLabel"])
+            if job_from != JOB:
+                fail(f"{kind}: job label would be {job_from!r}, the alerts expect {JOB!r}")
+            if [e["port"] for e in eps] != ["metrics"] or any(e.get("path", "/metrics") != "/metrics" for e in eps):
+                fail(f"{kind}: must scrape port metrics at /metrics")
+            if not any(r.get("targetLabel") == "instance" for e in eps for r in e.get("relabelings", [])):
+                fail(f"{kind}: instance should be relabelled to the node name (the dashboards' Node variable)")
+        if kind == "PrometheusRule":
+            with open(os.path.join(REPO, "deploy", "prometheus", "gvisor-exporter.prometheusrule.yaml")) as f:
+                src = yaml.safe_load(f)
+            if o["spec"] != src["spec"]:
+                fail("rendered PrometheusRule differs from deploy/prometheus/gvisor-exporter.prometheusrule.yaml")
+        if kind == "ClusterRole":
+            for rule in o["rules"]:
+                if set(rule["verbs"]) - {"get", "list", "watch"}:
+                    fail(f"ClusterRole: not read-only: {rule}")
+        if kind == "ClusterRoleBinding":
+            sa = one(objs, "ServiceAccount")
+            if o["subjects"] != [{"kind": "ServiceAccount", "name": sa["metadata"]["name"], "namespace": NS}] or \
+                    o["roleRef"]["name"] != one(objs, "ClusterRole")["metadata"]["name"]:
+                fail("ClusterRoleBinding does not bind the ServiceAccount to the ClusterRole")
+        if kind not in ("Namespace", "ClusterRole", "ClusterRoleBinding") and o["metadata"].get("namespace") != NS:
+            fail(f"{kind} {o['metadata']['name']} is not in namespace {NS}")
+    if pod.get("serviceAccountName") != one(objs, "ServiceAccount")["metadata"]["name"]:
+        fail("DaemonSet does not use the ServiceAccount")
+    return len(errors) == n0
+
+
+KYVERNO_SPEC = {"background", "validationFailureAction", "rules", "failurePolicy", "webhookTimeoutSeconds",
+                "admission", "validationFailureActionOverrides", "useServerSideApply", "mutateExistingOnPolicyUpdate"}
+KYVERNO_RULE = {"name", "match", "exclude", "preconditions", "mutate", "validate", "context"}
+KYVERNO_RES = {"kinds", "namespaces", "operations", "names", "selector", "namespaceSelector", "annotations"}
+
+
+def check_examples(objs):
+    n0 = len(errors)
+    rcs = {o["metadata"]["name"]: o for o in objs if o["kind"] == "RuntimeClass"}
+    if set(rcs) != {"gvisor", "gvisor-kvm", "gvisor-ptrace"}:
+        fail(f"RuntimeClasses {sorted(rcs)}")
+        return False
+    for name, rc in rcs.items():
+        sched = rc.get("scheduling", {})
+        if sched.get("nodeSelector", {}).get(GVISOR_NODE_LABEL[0]) != GVISOR_NODE_LABEL[1] or \
+                not any(t.get("key") == GVISOR_TAINT for t in sched.get("tolerations", [])) or \
+                not rc.get("overhead", {}).get("podFixed", {}).keys() >= {"cpu", "memory"}:
+            fail(f"RuntimeClass {name}: scheduling (node label, taint toleration) and overhead.podFixed cpu+memory")
+    namespaces = {o["metadata"]["name"] for o in objs if o["kind"] == "Namespace"}
+    if not SANDBOXED_NAMESPACES <= namespaces:
+        fail(f"namespaces {sorted(SANDBOXED_NAMESPACES)} must be defined")
+    policies = {o["metadata"]["name"]: o for o in objs if o["kind"] == "ClusterPolicy"}
+    enforce = [p for p in policies.values() if any("validate" in r for r in p["spec"]["rules"])]
+    mutate = [p for p in policies.values() if any("mutate" in r for r in p["spec"]["rules"])]
+    if len(enforce) != 1 or len(mutate) != 1:
+        fail(f"expected one validating and one mutating ClusterPolicy: {sorted(policies)}")
+        return False
+    for p in policies.values():
+        if p["apiVersion"] != "kyverno.io/v1" or set(p["spec"]) - KYVERNO_SPEC:
+            fail(f"ClusterPolicy {p['metadata']['name']}: apiVersion/spec keys {sorted(p['spec'])}")
+        for r in p["spec"]["rules"]:
+            if set(r) - KYVERNO_RULE or not r.get("name") or ("mutate" in r) == ("validate" in r):
+                fail(f"ClusterPolicy {p['metadata']['name']}: rule keys {sorted(r)}")
+            for block in r["match"].get("any", []) + r["match"].get("all", []):
+                res = block["resources"]
+                if set(res) - KYVERNO_RES or res.get("kinds") != ["Pod"] or \
+                        set(res.get("namespaces", [])) != SANDBOXED_NAMESPACES:
+                    fail(f"ClusterPolicy {p['metadata']['name']}: match {res}")
+            if not (r["match"].get("any") or r["match"].get("all")):
+                fail(f"ClusterPolicy {p['metadata']['name']}: empty match")
+    (vrule,) = [r for r in enforce[0]["spec"]["rules"] if "validate" in r]
+    if enforce[0]["spec"].get("validationFailureAction") != "Enforce":
+        fail("validating ClusterPolicy must Enforce")
+    pattern = vrule["validate"]["pattern"]["spec"]["runtimeClassName"]
+    if not all(fnmatch.fnmatchcase(n, pattern) for n in rcs) or fnmatch.fnmatchcase("runc", pattern) \
+            or fnmatch.fnmatchcase("", pattern):
+        fail(f"validate pattern {pattern!r} must accept {sorted(rcs)} and reject runc / none")
+    (mrule,) = [r for r in mutate[0]["spec"]["rules"] if "mutate" in r]
+    patch = mrule["mutate"]["patchStrategicMerge"]["spec"]
+    gv = rcs["gvisor"]
+    if patch.get("runtimeClassName") != "gvisor" or patch.get("overhead") != gv["overhead"]["podFixed"] or \
+            patch.get("nodeSelector") != gv["scheduling"]["nodeSelector"]:
+        fail("mutating ClusterPolicy must inject runtimeClassName gvisor with RuntimeClass gvisor's "
+             "overhead.podFixed and nodeSelector (the API server rejects a different overhead)")
+    pre = json.dumps(mrule.get("preconditions", {}))
+    if "runtimeClassName" not in pre:
+        fail("mutating ClusterPolicy must only touch pods without a runtimeClassName")
+    for o in objs:
+        spec = o.get("spec", {}).get("template", {}).get("spec")
+        if spec is None:
+            continue
+        ns = o["metadata"].get("namespace")
+        rc = spec.get("runtimeClassName")
+        if ns in SANDBOXED_NAMESPACES and not fnmatch.fnmatchcase(rc or "", pattern):
+            fail(f"{o['kind']} {ns}/{o['metadata']['name']} would be rejected by the policy (runtimeClassName {rc})")
+        if rc and rc not in rcs:
+            fail(f"{o['kind']} {o['metadata']['name']}: RuntimeClass {rc} is not defined")
+    jobs = {o["metadata"]["name"]: o["spec"]["template"]["spec"] for o in objs if o["kind"] == "Job"}
+    if set(jobs) != {"bench-runc", "bench-gvisor"} or jobs["bench-runc"].get("runtimeClassName") or \
+            jobs["bench-gvisor"].get("runtimeClassName") != "gvisor" or \
+            [c["command"] for c in jobs["bench-runc"]["containers"]] != \
+            [c["command"] for c in jobs["bench-gvisor"]["containers"]]:
+        fail("benchmark Jobs: bench-runc (no RuntimeClass) and bench-gvisor (gvisor) running the same command")
+    if len(errors) == n0:
+        ok("examples: RuntimeClasses, Kyverno policies (fields, namespaces, injected defaults = RuntimeClass gvisor), "
+           "Deployment and benchmark Jobs agree")
+    return len(errors) == n0
+
+
+# ----------------------------------------------------------------------------- 4 run the benchmark
+def run_bench(objs):
+    """Runs the ConfigMap's bench.sh at SCALE=1 in a real gVisor sandbox (busybox rootfs)."""
+    if os.geteuid() != 0 or not shutil.which("runsc"):
+        print("     (benchmark script not run: needs root and runsc)")
+        return
+    sys.path.insert(0, os.path.join(REPO, "tests", "e2e"))
+    from gvisor_env import Runsc  # tests/e2e helper: sandboxes torn down by PID
+    script = one(objs, "ConfigMap", "bench-script")["data"]["bench.sh"]
+    d = tempfile.mkdtemp(prefix="gve-deploy-bench-")
+    r = Runsc(d, f"gve-deploy-bench-{os.getpid()}")
+    try:
+        for applet in ("date", "rm", "uname"):
+            os.symlink("busybox", os.path.join(r.rootfs, "bin", applet))
+        os.makedirs(os.path.join(r.rootfs, "bench"))
+        # The Job mounts an emptyDir on /tmp; this sandbox's rootfs is read-only, /dev/shm is its tmpfs.
+        with open(os.path.join(r.rootfs, "bench", "bench.sh"), "w") as f:
+            f.write(script.replace("/tmp/", "/dev/shm/"))
+        sid = f"gvbench{os.getpid()}"
+        r.run_sandbox(sid, pod="bench", namespace="gvisor-bench", uid="u")
+        t0 = time.time()
+        out = r.cmd("exec", sid, "/bin/sh", "-c", "SCALE=1 /bin/sh /bench/bench.sh 2>&1", timeout=120, check=False)
+        phases = re.findall(r"^(syscalls|cpu|file|exec) (\d+) ms$", out, re.M)
+        if [p for p, _ in phases] == ["syscalls", "cpu", "file", "exec"] * 3:
+            ok(f"benchmark Jobs' script ran in a gVisor sandbox at SCALE=1 in {time.time() - t0:.1f}s: "
+               + ", ".join(f"{p} {ms} ms" for p, ms in phases[:4]))
+        else:
+            fail(f"benchmark script in gVisor printed:\n{out[-1500:]}")
+    finally:
+        r.cleanup()
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--kubectl", action="append", default=[], help="another kubectl to render with (repeatable)")
+    ap.add_argument("--exporter", help="gvisor-exporter binary whose --help lists the valid flags")
+    ap.add_argument("--no-run", action="store_true", help="do not run the benchmark script in gVisor")
+    args = ap.parse_args()
+    t0 = time.time()
+    ks = kubectls(args.kubectl)
+    if not ks:
+        fail("no kubectl found (Debian package kubernetes-client, or any kubectl >= 1.20)")
+        print("check_manifests: FAILED")
+        return 1
+    root, tmp = REPO, None
+    if not os.path.exists(os.path.join(REPO, PROM_KUSTOMIZATION)):
+        fail(f"{PROM_KUSTOMIZATION} is missing: deploy/kubernetes includes ../prometheus. It should read:\n"
+             + PROM_KUSTOMIZATION_TEXT + "     (checking the rest on a temp copy with that file)")
+        tmp = tempfile.mkdtemp(prefix="gve-deploy-copy-")
+        shutil.copytree(os.path.join(REPO, "deploy"), os.path.join(tmp, "deploy"))
+        with open(os.path.join(tmp, PROM_KUSTOMIZATION), "w") as f:
+            f.write(PROM_KUSTOMIZATION_TEXT)
+        root = tmp
+    try:
+        rendered = render_all(root, ks)
+        validate_schemas(rendered)
+        for rel in ("deploy/kubernetes", "deploy/kubernetes/podmonitor", "deploy/kubernetes/exporter"):
+            if rel in rendered:
+                try:
+                    if check_exporter(rendered[rel], args.exporter):
+                        ok(f"{rel}: DaemonSet privileges, flags and mounts; Service/monitors/RBAC/namespaces consistent")
+                except (AssertionError, KeyError, StopIteration, ValueError) as e:
+                    fail(f"{rel}: {type(e).__name__}: {e}")
+        if "deploy/kubernetes/examples" in rendered:
+            try:
+                check_examples(rendered["deploy/kubernetes/examples"])
+                if not args.no_run:
+                    run_bench(rendered["deploy/kubernetes/examples"])
+            except (AssertionError, KeyError, StopIteration, ValueError, RuntimeError, OSError) as e:
+                fail(f"examples: {type(e).__name__}: {e}")
+    finally:
+        if tmp:
+            shutil.rmtree(tmp, ignore_errors=True)
+    print(f"check_manifests: {'FAILED' if errors else 'passed'} ({len(errors)} errors, {time.time() - t0:.1f}s)")
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
