@@ -19,7 +19,7 @@ namespace {
 constexpr uint64_t kWakeId = 0;
 constexpr uint64_t kListenId = ~uint64_t{0};
 constexpr size_t kBatch = 32;             // packets per recvmmsg
-constexpr size_t kPacketBuffer = 8192;    // raw syscall events are ~30-150 bytes
+constexpr size_t kPacketBuffer = kMaxPacketBytes;
 constexpr int kMaxBatchesPerWakeup = 64;  // then let other sinks have a turn
 
 }  // namespace

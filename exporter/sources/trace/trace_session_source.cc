@@ -47,7 +47,7 @@ TraceSessionSource::TraceSessionSource(TraceSessionOptions options, ErrorReporte
       reader_(options_.reader),
       record_(options_.record_path) {}
 
-TraceSessionSource::~TraceSessionSource() { Shutdown(); }
+TraceSessionSource::~TraceSessionSource() { DetachAll(); }
 
 Status TraceSessionSource::Start() {
   Status loaded = record_.Load();
@@ -300,7 +300,9 @@ SyscallSync TraceSessionSource::Sync(const std::vector<SandboxInfo>& live) {
   return out;
 }
 
-void TraceSessionSource::Shutdown() {
+void TraceSessionSource::Shutdown() { DetachAll(); }
+
+void TraceSessionSource::DetachAll() {
   if (shut_down_) return;
   shut_down_ = true;
   for (auto& [key, e] : entries_) Detach(e);

@@ -87,6 +87,7 @@ class TraceSessionSource : public SyscallSource {
   // Deletes our session if it is still ours, and forgets the sink.
   void Detach(Entry& e);
   void Backoff(Entry& e);
+  void DetachAll();
   StatusOr<nlohmann::json> CallSandbox(const SandboxInfo& sb, const char* method,
                                        const nlohmann::json& arg, std::span<const int> fds = {});
 

@@ -22,8 +22,9 @@
 namespace gvisor_exporter {
 
 inline constexpr size_t kTraceHeaderBytes = 8;
-// Largest packet the reader accepts; raw syscall events are < 200 bytes.
-inline constexpr size_t kMaxPacketBytes = 64 * 1024;
+// Largest packet the reader accepts (its buffer per packet); raw syscall
+// events are < 200 bytes, larger packets are counted as truncated.
+inline constexpr size_t kMaxPacketBytes = size_t{8} * 1024;
 
 // message_type values of the wire header (gVisor's MessageType enum).
 enum class TraceMessageType : uint16_t {

@@ -8,7 +8,7 @@
 #include "exporter/sources/trace/syscall_aggregator.h"
 #include "exporter/sources/trace/trace_wire.h"
 
-using namespace gvisor_exporter;
+using namespace gvisor_exporter;  // NOLINT(google-build-using-namespace)
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static TraceDecoder decoder;  // reused across inputs, as in the reader
