@@ -34,20 +34,29 @@ for a in sh sleep dd; do ln -s busybox "$BUNDLE/rootfs/bin/$a"; done
 jq --arg id "$ID" --arg cg "/$CG" '.process.terminal=false | .linux.cgroupsPath=$cg |
   .annotations={"io.kubernetes.cri.container-type":"sandbox","io.kubernetes.cri.sandbox-id":$id,
   "io.kubernetes.cri.sandbox-name":"demo-pod","io.kubernetes.cri.sandbox-namespace":"demo",
-  "io.kubernetes.cri.sandbox-uid":"00000000-0000-0000-0000-000000000001"}' \
+  "io.kubernetes.cri.sandbox-uid":"00000000-0000-0000-0000-000000000001",
+  "gvisor-exporter.io/syscalls":"true"}' \
   "$BUNDLE/config.json" >"$BUNDLE/config.tmp" && mv "$BUNDLE/config.tmp" "$BUNDLE/config.json"
 runsc --root "$ROOT" --network=none run --detach --bundle "$BUNDLE" "$ID" </dev/null >"$DEMO/runsc.log" 2>&1
 echo "started gVisor sandbox $ID (runsc root $ROOT)"
 
-build/gvisor-exporter --web.listen-address="$ADDR" --runsc.root="$ROOT" --poll.interval=2s &
+# The pod's annotation gvisor-exporter.io/syscalls=true opts it in to syscall
+# statistics (the exporter attaches a trace session over the control socket).
+build/gvisor-exporter --web.listen-address="$ADDR" --runsc.root="$ROOT" --poll.interval=2s \
+  --syscalls.record-file="$DEMO/trace-sessions.json" &
 EXPORTER_PID=$!
-for _ in $(seq 50); do
-  curl -sf "http://$ADDR/metrics" | grep -q '^gvisor_sandbox_memory_total_bytes' && break
+for _ in $(seq 100); do
+  curl -sf "http://$ADDR/metrics" | grep -q 'gvisor_sandbox_syscall_session_state{.*state="active"} 1' && break
   sleep 0.2
 done
+# Some syscalls to count: 1000 one-byte reads and writes inside the sandbox.
+runsc --root "$ROOT" exec "$ID" /bin/dd if=/dev/zero of=/dev/null bs=1 count=1000 >/dev/null 2>&1
+sleep 2.5  # one more poll
 echo
 echo "gvisor-exporter is serving http://$ADDR/metrics (landing page http://$ADDR/). A few real lines:"
 curl -sf "http://$ADDR/metrics" | grep -E '^gvisor_(sandbox_(info|memory_total_bytes|memory_overhead_bytes|host_memory_pss_bytes|platform_info)|sandbox_cpu|runsc_info)' | head -12
+echo "... and its busiest syscalls (gVisor runtime monitoring):"
+curl -sf "http://$ADDR/metrics" | grep '^gvisor_container_syscalls_total' | sort -k2 -g -r | head -4
 echo
 if [ -n "${DEMO_SECONDS:-}" ]; then sleep "$DEMO_SECONDS"; else
   echo "Ctrl-C stops the exporter and removes the demo sandbox."; wait "$EXPORTER_PID"; fi

@@ -18,6 +18,10 @@ def test_demo_script_serves_real_metrics_and_cleans_up():
     # A real sandbox's memory (the app may still be filling its 32 MiB when the lines are printed).
     assert lines and 'pod="demo-pod"' in lines[0] and float(lines[0].split()[-1]) > 2**20
     assert any(l.startswith("gvisor_sandbox_memory_overhead_bytes{") for l in r.stdout.splitlines())
+    # The demo pod opted in to syscall statistics and ran dd bs=1 count=1000.
+    writes = [l for l in r.stdout.splitlines()
+              if l.startswith("gvisor_container_syscalls_total{") and 'syscall="write"' in l]
+    assert writes and float(writes[0].split()[-1]) >= 1000, r.stdout[-3000:]
     # Everything the demo started is gone again.
     ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
     assert "gvisor-exporter-demo" not in ps
