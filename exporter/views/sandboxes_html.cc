@@ -160,7 +160,10 @@ std::string RenderSandboxesHtml(const NodeSnapshot* snap, double now_seconds) {
     cell("n", MiB(AsDouble(r.memory_overhead_bytes)));
     cell("n", MiB(AsDouble(r.cgroup_memory_bytes)));
     cell("", HtmlText(r.stats_path));
-    cell("", HtmlText(r.syscall_collection));
+    cell("", HtmlText(r.syscall_collection +
+                      (r.syscall_events_dropped && *r.syscall_events_dropped > 0
+                           ? ", " + std::to_string(*r.syscall_events_dropped) + " dropped"
+                           : "")));
     cell("w", HtmlText(Join(r.containers)));
     cell("", when);
     out += "</tr>\n";

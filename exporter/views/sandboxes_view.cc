@@ -33,6 +33,12 @@ std::vector<SandboxRow> BuildSandboxRows(const NodeSnapshot& snap) {
     if (s.cgroup) r.cgroup_memory_bytes = s.cgroup->memory_usage_bytes;
     r.stats_path = StatsPathName(s.usage.path);
     r.syscall_collection = "off";
+    if (s.syscalls) {
+      // "attach active", "listen active", "attach foreign" (another consumer's
+      // session), "attach error"; drops say the counts undercount.
+      r.syscall_collection = s.syscalls->mode + " " + TraceSessionStateName(s.syscalls->state);
+      r.syscall_events_dropped = s.syscalls->dropped_events;
+    }
     for (const ContainerInfo& c : s.info.containers) {
       // The pause container is the sandbox itself (its id is the sandbox id);
       // an app container without a CRI name is shown by its id so none hides.
@@ -79,6 +85,7 @@ std::string RenderSandboxesJson(const NodeSnapshot* snap, double now_seconds) {
       j["cgroup_memory_usage_bytes"] = OrNull(r.cgroup_memory_bytes);
       j["stats_path"] = r.stats_path;
       j["syscall_collection"] = r.syscall_collection;
+      j["syscall_events_dropped"] = OrNull(r.syscall_events_dropped);
       j["containers"] = r.containers;
       j["last_poll_timestamp_seconds"] = snap->timestamp_seconds;
       doc["sandboxes"].push_back(std::move(j));

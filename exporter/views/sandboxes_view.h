@@ -35,8 +35,10 @@ struct SandboxRow {
   std::optional<int64_t> memory_overhead_bytes;  // host PSS - Total (may be negative)
   std::optional<uint64_t> cgroup_memory_bytes;   // host cgroup usage
   std::string stats_path;                        // control_socket|cli|none
-  std::string syscall_collection;                // "off" until syscall statistics exist
-  std::vector<std::string> containers;           // names of the app containers
+  // "off", or the syscall statistics' mode and state ("attach active", ...).
+  std::string syscall_collection;
+  std::optional<uint64_t> syscall_events_dropped;  // trace events the sentry dropped
+  std::vector<std::string> containers;             // names of the app containers
 };
 
 // The rows of a snapshot, sorted by namespace, pod, sandbox id (then root).

@@ -53,15 +53,30 @@ TEST(SandboxesJsonTest, EveryFieldOfASandbox) {
   EXPECT_EQ(s["cgroup_memory_usage_bytes"], 79495168u);
   EXPECT_EQ(s["stats_path"], "control_socket");
   EXPECT_EQ(s["syscall_collection"], "off");
+  EXPECT_TRUE(s["syscall_events_dropped"].is_null());
   EXPECT_EQ(s["containers"], Json::array({"app"}));  // the pause container is the sandbox
   EXPECT_EQ(s["last_poll_timestamp_seconds"], 1000.0);
-  EXPECT_EQ(s.size(), 15u) << "a field was added: assert it here too";
+  EXPECT_EQ(s.size(), 16u) << "a field was added: assert it here too";
   const Json& meta = j["snapshot"];
   EXPECT_EQ(meta["timestamp_seconds"], 1000.0);
   EXPECT_EQ(meta["age_seconds"], 2.5);
   EXPECT_EQ(meta["poll_count"], 7u);
   EXPECT_EQ(meta["poll_duration_seconds"], 0.002);
   EXPECT_EQ(meta["sandbox_count"], 1u);
+}
+
+TEST(SandboxesJsonTest, SyscallCollectionStateAndDrops) {
+  NodeSnapshot snap = MakeTestSnapshot();
+  SandboxSyscalls sc;
+  sc.mode = "attach";
+  sc.state = TraceSessionState::kForeign;
+  sc.dropped_events = 42;
+  snap.sandboxes[0].syscalls = sc;
+  const Json j = ParseJson(RenderSandboxesJson(&snap, kNow))["sandboxes"][0];
+  EXPECT_EQ(j["syscall_collection"], "attach foreign");
+  EXPECT_EQ(j["syscall_events_dropped"], 42u);
+  const std::string html = RenderSandboxesHtml(&snap, kNow);
+  EXPECT_NE(html.find("<td>attach foreign, 42 dropped</td>"), std::string::npos);
 }
 
 TEST(SandboxesJsonTest, UnknownFiguresAreNullNotZero) {
