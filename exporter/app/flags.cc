@@ -6,6 +6,7 @@
 #include <map>
 #include <sstream>
 
+#include "exporter/sources/cri/pod_mapper.h"
 #include "exporter/sources/trace/syscall_names.h"
 
 namespace gvisor_exporter {
@@ -88,11 +89,38 @@ Status ParseLimit(const std::string& v, const char* flag, int* out) {
   return Status::Ok();
 }
 
+// --cri.pod-labels: valid Kubernetes label keys whose label_ names differ.
+Status ParsePodLabels(const std::string& v, std::vector<std::string>* keys) {
+  for (const std::string& key : SplitList(v)) {
+    if (!IsValidLabelKey(key)) return InvalidError("--cri.pod-labels: bad label key " + key);
+    for (const std::string& k : *keys) {
+      if (PodLabelName(k) == PodLabelName(key)) {
+        return InvalidError("--cri.pod-labels: " + k + " and " + key + " are both exposed as " +
+                            PodLabelName(key));
+      }
+    }
+    if (keys->size() >= kMaxPodLabels) {
+      return InvalidError("--cri.pod-labels: at most " + std::to_string(kMaxPodLabels) + " keys");
+    }
+    keys->push_back(key);
+  }
+  return Status::Ok();
+}
+
+// --runtime.handlers / --policy.sandboxed-namespaces: lists of names.
+Status ParseNames(const std::string& v, const char* flag, std::vector<std::string>* out) {
+  for (const std::string& n : SplitList(v)) {
+    if (!IsValidCriName(n)) return InvalidError(std::string(flag) + ": bad name " + n);
+    out->push_back(n);
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 StatusOr<Flags> ParseFlags(const std::vector<std::string>& args) {
   Flags f;
-  bool parents_set = false;
+  bool parents_set = false, handlers_set = false, classes_set = false;
   using Setter = std::function<Status(const std::string&)>;
   auto str = [](std::string* dst) {
     return Setter([dst](const std::string& v) {
@@ -170,6 +198,33 @@ StatusOr<Flags> ParseFlags(const std::vector<std::string>& args) {
        [&](const std::string& v) {
          return ParseLimit(v, "--syscalls.max-errors-per-container",
                            &f.syscalls_max_errors_per_container);
+       }},
+      {"cri.endpoint", str(&f.cri_endpoint)},
+      {"cri.timeout", dur(&f.cri_timeout)},
+      {"cri.pod-labels",
+       [&](const std::string& v) { return ParsePodLabels(v, &f.cri_pod_labels); }},
+      {"runtime.handlers",
+       [&](const std::string& v) {
+         // The first use replaces the default; later ones add.
+         if (!handlers_set) f.runtime_handlers.clear();
+         handlers_set = true;
+         return ParseNames(v, "--runtime.handlers", &f.runtime_handlers);
+       }},
+      {"runtime.classes",
+       [&](const std::string& v) {
+         if (!classes_set) f.runtime_classes.clear();
+         classes_set = true;
+         auto m = ParseRuntimeClasses(v);
+         if (!m.ok()) return m.status();
+         for (const auto& [handler, cls] : *m) {
+           if (!f.runtime_classes.emplace(handler, cls).second)
+             return InvalidError("--runtime.classes: handler " + handler + " given twice");
+         }
+         return Status::Ok();
+       }},
+      {"policy.sandboxed-namespaces",
+       [&](const std::string& v) {
+         return ParseNames(v, "--policy.sandboxed-namespaces", &f.policy_sandboxed_namespaces);
        }},
   };
   const std::map<std::string, bool*> bools = {{"runsc.cli-fallback", &f.cli_fallback},
@@ -264,6 +319,19 @@ Syscall statistics (gVisor runtime monitoring; opt-in, each traced syscall costs
                                  restarted exporter replaces its own and no one else's
   --syscalls.max-per-container=128         syscall series per container (then "other")
   --syscalls.max-errors-per-container=64   (syscall, errno) series per container
+
+Pods, RuntimeClasses and sandbox policy (containerd's CRI API):
+  --cri.endpoint=unix:///run/containerd/containerd.sock
+                                 CRI runtime to list pods from ("" disables)
+  --cri.timeout=2s               deadline for all CRI calls of one poll
+  --cri.pod-labels=KEY,...       pod labels exposed on gvisor_pod_labels as label_<key>
+                                 (at most 32; default none)
+  --runtime.handlers=runsc       handlers that run gVisor (repeatable; handlers whose pods are
+                                 found under a runsc root count as gVisor too)
+  --runtime.classes=runsc=gvisor handler=RuntimeClass pairs (repeatable)
+  --policy.sandboxed-namespaces=NS,...
+                                 namespaces whose pods must run under gVisor (repeatable);
+                                 other pods there show up in gvisor_policy_unsandboxed_pod
   --print-metrics-doc            print the metric reference (METRICS.md) and exit
   --version                      print the version and exit
 )";

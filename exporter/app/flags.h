@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,13 @@ struct Flags {
   std::string syscalls_record_file = "/run/gvisor-exporter/trace-sessions.json";
   int syscalls_max_per_container = 128;
   int syscalls_max_errors_per_container = 64;
+  // Pods, RuntimeClasses and policy from the CRI runtime (containerd).
+  std::string cri_endpoint = "unix:///run/containerd/containerd.sock";  // "" = off
+  std::chrono::milliseconds cri_timeout{2000};
+  std::vector<std::string> cri_pod_labels;                // label keys exposed as label_<key>
+  std::vector<std::string> runtime_handlers = {"runsc"};  // handlers that are gVisor
+  std::map<std::string, std::string> runtime_classes = {{"runsc", "gvisor"}};  // handler -> class
+  std::vector<std::string> policy_sandboxed_namespaces;
   bool print_metrics_doc = false;
   bool version = false;
   bool help = false;

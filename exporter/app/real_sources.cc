@@ -4,6 +4,7 @@
 
 #include "exporter/sources/cli/runsc_cli.h"
 #include "exporter/sources/control/control_client.h"
+#include "exporter/sources/cri/cri_source.h"
 #include "exporter/sources/host/host_reader.h"
 #include "exporter/sources/host/platform.h"
 #include "exporter/sources/runsc_state/root_scanner.h"
@@ -128,6 +129,17 @@ PollerSources MakeRealSources(const Flags& flags, ErrorReporter* errors) {
                     started.message());
       errors->Report("syscalls", started, "trace reader");
     }
+  }
+  if (!flags.cri_endpoint.empty()) {
+    CriSourceOptions cri;
+    cri.client.endpoint = flags.cri_endpoint;
+    cri.timeout = flags.cri_timeout;
+    cri.mapping.gvisor_handlers.insert(flags.runtime_handlers.begin(),
+                                       flags.runtime_handlers.end());
+    cri.mapping.runtime_classes = flags.runtime_classes;
+    cri.mapping.pod_labels = flags.cri_pod_labels;
+    cri.mapping.policy_namespaces = flags.policy_sandboxed_namespaces;
+    s.pods = std::make_unique<CriPodSource>(std::move(cri), errors);
   }
   return s;
 }

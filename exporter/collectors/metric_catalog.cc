@@ -9,13 +9,15 @@ using prometheus::MetricType;
 #define SB "namespace", "pod", "sandbox_id"
 
 // --- Sandboxes and containers (from the runsc state directory) -------------
-const MetricDef kSandboxInfo{"gvisor_sandbox_info",
-                             MetricType::Gauge,
-                             "Always 1: one series per running gVisor sandbox (pod), with its pod "
-                             "uid, the runsc root it was "
-                             "found under and its sentry host pid.",
-                             {SB, "pod_uid", "root", "sentry_pid"},
-                             "Sandboxes"};
+const MetricDef kSandboxInfo{
+    "gvisor_sandbox_info",
+    MetricType::Gauge,
+    "Always 1: one series per running gVisor sandbox (pod), with its pod "
+    "uid, the runsc root it was found under, its sentry host pid, and "
+    "the pod's RuntimeClass handler and name from CRI (both \"\" when "
+    "CRI is off, down or does not list the pod).",
+    {SB, "pod_uid", "root", "sentry_pid", "runtime_handler", "runtime_class"},
+    "Sandboxes"};
 const MetricDef kContainerInfo{
     "gvisor_container_info",
     MetricType::Gauge,
@@ -222,6 +224,60 @@ const MetricDef kTracePackets{
     {"result"},
     "Syscalls"};
 
+// --- Pods (CRI) -------------------------------------------------------------------
+const MetricDef kCriUp{
+    "gvisor_cri_up",
+    MetricType::Gauge,
+    "1 when the CRI runtime (--cri.endpoint) answered at the last poll, 0 when not (pod and "
+    "policy series are then absent, sandbox series keep flowing). A missing socket (no runtime "
+    "on the node, or a clean shutdown) is down without failing the collector; reasons in "
+    "gvisor_exporter_errors_total{source=\"cri\"}. Absent with --cri.endpoint=\"\".",
+    {},
+    "Pods (CRI)"};
+const MetricDef kCriInfo{"gvisor_cri_info",
+                         MetricType::Gauge,
+                         "Always 1 while the CRI runtime is up: its CRI version, name and "
+                         "version (CRI Version).",
+                         {"version", "runtime_name", "runtime_version"},
+                         "Pods (CRI)"};
+const MetricDef kPodInfo{
+    "gvisor_pod_info",
+    MetricType::Gauge,
+    "Always 1: one series per pod sandbox the CRI runtime lists, gVisor or not. runtime_handler "
+    "is the RuntimeClass handler (\"\" = the runtime's default), runtime_class its name from "
+    "--runtime.classes, sandboxed=\"true\" when the handler runs gVisor (--runtime.handlers, or "
+    "one of its pods is a sandbox under a runsc root), state ready or notready.",
+    {"namespace", "pod", "uid", "pod_sandbox_id", "runtime_handler", "runtime_class", "sandboxed",
+     "state"},
+    "Pods (CRI)"};
+const MetricDef kPodLabels{
+    "gvisor_pod_labels",
+    MetricType::Gauge,
+    "Always 1: the pod labels named by --cri.pod-labels, one label_<key> per key (characters "
+    "outside [A-Za-z0-9_] become _, like kube-state-metrics; \"\" when the pod lacks it). One "
+    "series per pod (its ready sandbox preferred); absent without --cri.pod-labels.",
+    {"namespace", "pod", "uid", "label_<key>..."},
+    "Pods (CRI)"};
+const MetricDef kPods{"gvisor_pods",
+                      MetricType::Gauge,
+                      "Pod sandboxes the CRI runtime lists, by handler and whether it is gVisor.",
+                      {"runtime_handler", "sandboxed"},
+                      "Pods (CRI)"};
+const MetricDef kPolicyUnsandboxedPod{
+    "gvisor_policy_unsandboxed_pod",
+    MetricType::Gauge,
+    "Always 1: a ready pod in a --policy.sandboxed-namespaces namespace that does not run under "
+    "a gVisor handler (the pods a sandboxing admission policy should have stopped).",
+    {"namespace", "pod", "uid", "runtime_handler"},
+    "Pods (CRI)"};
+const MetricDef kPolicyUnsandboxedPods{
+    "gvisor_policy_unsandboxed_pods",
+    MetricType::Gauge,
+    "Ready pods not running under gVisor per --policy.sandboxed-namespaces namespace (0 when "
+    "none; a series per listed namespace while the CRI runtime is up).",
+    {"namespace"},
+    "Pods (CRI)"};
+
 // --- Node -------------------------------------------------------------------------
 const MetricDef kSandboxes{"gvisor_sandboxes",
                            MetricType::Gauge,
@@ -289,8 +345,8 @@ const MetricDef kErrors{
     "gvisor_exporter_errors_total",
     MetricType::Counter,
     "Errors met while reading sources, by source (runsc_state, control_socket, cli, procfs, "
-    "cgroup, platform, syscalls) and reason (not_found, permission, timeout, too_large, parse, "
-    "invalid, "
+    "cgroup, platform, syscalls, cri) and reason (not_found, permission, timeout, too_large, "
+    "parse, invalid, "
     "unavailable, remote_error, io, internal).",
     {"source", "reason"},
     "Exporter"};
@@ -334,6 +390,13 @@ const std::vector<const MetricDef*>& AllMetrics() {
                                                     &kSyscallEventsDropped,
                                                     &kSyscallSessionState,
                                                     &kTracePackets,
+                                                    &kCriUp,
+                                                    &kCriInfo,
+                                                    &kPodInfo,
+                                                    &kPodLabels,
+                                                    &kPods,
+                                                    &kPolicyUnsandboxedPod,
+                                                    &kPolicyUnsandboxedPods,
                                                     &kSandboxes,
                                                     &kRunscInfo,
                                                     &kKvmDevicePresent,
@@ -379,7 +442,8 @@ std::string GenerateMetricsMarkdown() {
          "and per mode/type (2); syscall series per container by syscall (at most "
          "--syscalls.max-per-container + 1) and errno pair (at most "
          "--syscalls.max-errors-per-container + 1); node series by runsc root; error series by "
-         "source (7) x reason (10). Series of a sandbox disappear with the first poll after it is "
+         "source (8) x reason (10); pod series by pod sandbox. Series of a sandbox disappear "
+         "with the first poll after it is "
          "gone.\n";
   const char* group = "";
   for (const MetricDef* d : AllMetrics()) {

@@ -28,6 +28,7 @@ extern const MetricDef kSandboxInfo, kSandboxPlatformInfo, kSandboxStatsPathInfo
     kCgroupMemoryUsage, kCgroupMemoryWorkingSet, kCgroupMemoryStat, kCgroupCpuUsage, kCgroupCpu,
     kMemoryOverhead, kMemoryOverheadCgroup, kContainerSyscalls, kContainerSyscallErrors,
     kContainerSyscallsUnimplemented, kSyscallEventsDropped, kSyscallSessionState, kTracePackets,
+    kCriUp, kCriInfo, kPodInfo, kPodLabels, kPods, kPolicyUnsandboxedPod, kPolicyUnsandboxedPods,
     kSandboxes, kRunscInfo, kKvmDevicePresent, kKvmUsable, kBuildInfo, kCollectorSuccess,
     kCollectorDuration, kSnapshotAge, kPollDuration, kPolls, kErrors, kSuppressedLogs,
     kSandboxPollDuration;

@@ -21,6 +21,8 @@ void RenderSandboxes(const NodeSnapshot& snap, Families* out);
 void RenderHostCost(const NodeSnapshot& snap, Families* out);
 // Syscall statistics of sandboxes with a trace session, and packet counts.
 void RenderSyscalls(const NodeSnapshot& snap, Families* out);
+// Pods from the CRI runtime, their RuntimeClass and the sandboxing policy.
+void RenderPods(const NodeSnapshot& snap, Families* out);
 // Node-level facts: sandboxes per root, runsc version, KVM.
 void RenderNode(const NodeSnapshot& snap, Families* out);
 

@@ -21,7 +21,9 @@ void RenderSandboxes(const NodeSnapshot& snap, Families* out) {
       poll_dur(kSandboxPollDuration);
   for (const SandboxSnapshot& s : snap.sandboxes) {
     const auto l = SandboxLabels(s.info);
-    info.Add(With(l, {s.info.pod_uid, s.info.root, std::to_string(s.info.pid)}), 1);
+    info.Add(With(l, {s.info.pod_uid, s.info.root, std::to_string(s.info.pid), s.runtime_handler,
+                      s.runtime_class}),
+             1);
     for (const ContainerInfo& c : s.info.containers) {
       ctr_info.Add(With(l, {c.name, c.id, c.image, c.status}), 1);
     }

@@ -13,6 +13,7 @@ std::vector<prometheus::MetricFamily> SnapshotCollector::Collect() const {
     RenderSandboxes(*snap, &out);
     RenderHostCost(*snap, &out);
     RenderSyscalls(*snap, &out);
+    RenderPods(*snap, &out);
     RenderNode(*snap, &out);
   }
   ExporterHealth health;

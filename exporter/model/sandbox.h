@@ -166,6 +166,34 @@ struct SandboxSnapshot {
   SandboxPlatform platform;
   std::optional<SandboxSyscalls> syscalls;  // only for sandboxes with syscall statistics on
   double poll_duration_seconds = 0;
+  // From the CRI pod with this sandbox's id; "" when CRI is off, down or does
+  // not list the pod.
+  std::string runtime_handler;  // RuntimeClass handler, e.g. "runsc"
+  std::string runtime_class;    // RuntimeClass name from --runtime.classes
+};
+
+// One pod sandbox as listed by the CRI runtime (runc pods included), mapped.
+struct PodInfo {
+  std::string id;  // CRI pod sandbox id (= runsc sandbox id for gVisor pods)
+  std::string name, pod_namespace, uid;
+  bool ready = false;           // SANDBOX_READY vs SANDBOX_NOTREADY
+  std::string runtime_handler;  // "" = the runtime's default handler
+  std::string runtime_class;    // "" when the handler is not in --runtime.classes
+  bool sandboxed = false;       // runs under a gVisor handler
+  // Ready, not sandboxed, in a --policy.sandboxed-namespaces namespace.
+  bool policy_violation = false;
+  // Values of the --cri.pod-labels allowlist, in flag order ("" when unset).
+  std::vector<std::string> labels;
+};
+
+// What the CRI runtime said at this poll.
+struct CriState {
+  bool up = false;  // the runtime answered this poll; false: no pods are served
+  std::string version, runtime_name, runtime_version;  // from Version
+  std::vector<PodInfo> pods;                           // sorted by (namespace, name, id)
+  // Sanitized label names (label_<key>) of the allowlist, matching PodInfo::labels.
+  std::vector<std::string> label_names;
+  std::vector<std::string> policy_namespaces;  // --policy.sandboxed-namespaces
 };
 
 // Per-source health of one poll (rendered as collector success/duration).
@@ -189,8 +217,9 @@ struct NodeSnapshot {
   std::vector<std::string> roots;          // roots scanned (existing ones)
   std::vector<SandboxSnapshot> sandboxes;  // sorted by (root, id)
   std::map<std::string, SourceHealth>
-      sources;  // "runsc_state", "control_socket", "cli", "procfs", "cgroup", "syscalls"
+      sources;  // "runsc_state", "control_socket", "cli", "procfs", "cgroup", "syscalls", "cri"
   std::optional<TracePacketCounts> trace_packets;  // set when syscall statistics are enabled
+  std::optional<CriState> cri;                     // set when a CRI endpoint is configured
 };
 
 }  // namespace gvisor_exporter

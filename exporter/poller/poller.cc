@@ -136,12 +136,14 @@ void Poller::PollOnce() {
   sources_.control_socket->Retain(live);
   if (sources_.cli) sources_.cli->Retain(live);
 
+  // Sources that work on the whole set of live sandboxes, known from here on.
+  std::vector<SandboxInfo> infos;
+  infos.reserve(snap->sandboxes.size());
+  for (const auto& s : snap->sandboxes) infos.push_back(s.info);
+
   if (sources_.syscalls) {
-    // After the sandboxes are known: sessions follow the live, opted-in set.
+    // Sessions follow the live, opted-in set.
     const auto ts = Clock::now();
-    std::vector<SandboxInfo> infos;
-    infos.reserve(snap->sandboxes.size());
-    for (const auto& s : snap->sandboxes) infos.push_back(s.info);
     SyscallSync sync = sources_.syscalls->Sync(infos);
     snap->sources["syscalls"] = {sync.success, SecondsSince(ts)};
     for (auto& s : snap->sandboxes) {
@@ -149,6 +151,22 @@ void Poller::PollOnce() {
       if (it != sync.sandboxes.end()) s.syscalls = std::move(it->second);
     }
     snap->trace_packets = sync.packets;
+  }
+
+  if (sources_.pods) {
+    // The live sandboxes say which handlers are gVisor.
+    const auto tc = Clock::now();
+    PodSync sync = sources_.pods->Sync(infos);
+    snap->sources["cri"] = {sync.success, SecondsSince(tc)};
+    std::map<std::string, const PodInfo*> by_id;
+    for (const PodInfo& p : sync.state.pods) by_id[p.id] = &p;
+    for (auto& s : snap->sandboxes) {
+      auto it = by_id.find(s.info.id);
+      if (it == by_id.end()) continue;
+      s.runtime_handler = it->second->runtime_handler;
+      s.runtime_class = it->second->runtime_class;
+    }
+    snap->cri = std::move(sync.state);
   }
 
   snap->poll_count = ++polls_;

@@ -32,6 +32,7 @@ struct PollerSources {
   std::unique_ptr<HostSource> host;
   std::unique_ptr<NodeSource> node;
   std::unique_ptr<SyscallSource> syscalls;  // null: syscall statistics off
+  std::unique_ptr<PodSource> pods;          // null: CRI off (--cri.endpoint="")
 };
 
 class Poller {

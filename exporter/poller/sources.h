@@ -71,6 +71,20 @@ class SyscallSource {
   virtual void Shutdown() {}
 };
 
+// Pods from the container runtime (CRI), mapped to sandboxes and policy.
+struct PodSync {
+  bool success = true;  // false when a call failed this poll (the runtime down included)
+  CriState state;       // state.up false: runtime unreachable, no pods
+};
+
+class PodSource {
+ public:
+  virtual ~PodSource() = default;
+  // Once per poll, with the live sandboxes (they tell which pods run under
+  // gVisor). Bounded by the source's deadline; never one call per pod per poll.
+  virtual PodSync Sync(const std::vector<SandboxInfo>& live) = 0;
+};
+
 // Identifies a sandbox across polls (a sandbox id is unique within its root).
 inline std::string SandboxKey(const SandboxInfo& s) { return s.root + "\n" + s.id; }
 

@@ -403,6 +403,18 @@ class PrivateContainerd:
             self.stop_daemon()
         self._start_daemon(timeout)
 
+    def start_daemon(self, timeout=30):
+        """Starts containerd again on the same dirs after stop_daemon() or
+        kill_daemon() (pods, shims and sandboxes kept running meanwhile)."""
+        self._start_daemon(timeout)
+
+    def version(self):
+        return self.cri_json("version")
+
+    def stop_pod(self, pod_id):
+        """StopPodSandbox only: the pod stays listed, NOTREADY."""
+        self.cri("stopp", pod_id, timeout="60s")
+
     def kill_daemon(self):
         """SIGKILL containerd (by its pid): an unclean crash."""
         if self.proc is not None:
