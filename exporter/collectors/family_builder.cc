@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 namespace gvisor_exporter {
 
 namespace {
@@ -41,6 +43,11 @@ size_t Utf8SequenceLength(std::string_view s, size_t i) {
 }  // namespace
 
 std::string SanitizeLabelValue(std::string_view v) {
+  // Fast path: short printable ASCII (ids, names, numbers) is valid as is.
+  if (v.size() <= kMaxLabelValueBytes - 3 &&
+      std::all_of(v.begin(), v.end(), [](char c) { return c >= 0x20 && c < 0x7f; })) {
+    return std::string(v);
+  }
   std::string out;
   out.reserve(std::min(v.size(), kMaxLabelValueBytes));
   for (size_t i = 0; i < v.size();) {

@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "exporter/common/version.h"
+#include "exporter/http/text_format.h"
 #include "exporter/views/sandboxes_view.h"
 
 namespace gvisor_exporter {
@@ -159,7 +160,8 @@ int HttpServer::Handle(const HttpRequest& req, std::string* type, std::string* b
                       std::make_move_iterator(f.end()));
     }
     *type = kMetricsContentType;
-    *body = prometheus::TextSerializer().Serialize(families);
+    body->clear();
+    AppendTextFormat(families, body);
     return 200;
   }
   if (path == "/healthz") {
