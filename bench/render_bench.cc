@@ -1,6 +1,7 @@
-// Scrape cost vs number of sandboxes: render a synthetic snapshot through the
-// real HTTP handler (collect + text serialization), as a scrape does; and the
-// same for the /sandboxes page.
+// Scrape cost vs number of sandboxes: a synthetic snapshot served through the
+// real HTTP handler, as a scrape does (the snapshot's text is rendered once per
+// snapshot, see SnapshotCollector); the render itself per new snapshot; and
+// the /sandboxes page.
 #include <benchmark/benchmark.h>
 
 #include "exporter/collectors/snapshot_collector.h"
@@ -38,6 +39,31 @@ void BM_Scrape(benchmark::State& state) {
   state.counters["exposition_bytes"] = static_cast<double>(body.size());
 }
 BENCHMARK(BM_Scrape)->Arg(10)->Arg(100)->Arg(200)->Arg(500)->Unit(benchmark::kMillisecond);
+
+// What each poll pays instead: rendering a newly published snapshot to text
+// (SnapshotCollector::Prepare, on the poll thread). Alternates between two
+// equal snapshots so that every iteration renders.
+void BM_RenderNewSnapshot(benchmark::State& state) {
+  SnapshotStore store;
+  ErrorReporter errors;
+  SnapshotCollector collector(&store, &errors);
+  std::shared_ptr<NodeSnapshot> snaps[2] = {
+      std::make_shared<NodeSnapshot>(SnapshotWith(static_cast<int>(state.range(0)))),
+      std::make_shared<NodeSnapshot>(SnapshotWith(static_cast<int>(state.range(0))))};
+  uint64_t n = 0;
+  for (auto _ : state) {
+    auto& s = snaps[n % 2];
+    s->poll_count = ++n;  // newer each time, as published snapshots are
+    store.Publish(s);
+    collector.Prepare();
+  }
+}
+BENCHMARK(BM_RenderNewSnapshot)
+    ->Arg(10)
+    ->Arg(100)
+    ->Arg(200)
+    ->Arg(500)
+    ->Unit(benchmark::kMillisecond);
 
 // The /sandboxes page (range(1): 0 = HTML, 1 = JSON) through the same handler.
 void BM_SandboxesPage(benchmark::State& state) {

@@ -69,9 +69,10 @@ int RunExporter(int argc, char** argv) {
   poll_options.concurrency = flags->poll_concurrency;
   poll_options.cli_fallback = flags->cli_fallback;
   poll_options.host = flags->host;
+  auto collector = std::make_shared<SnapshotCollector>(&store, &errors);
+  poll_options.after_publish = [collector] { collector->Prepare(); };
   Poller poller(poll_options, MakeRealSources(*flags, &errors), &store, &errors);
 
-  auto collector = std::make_shared<SnapshotCollector>(&store, &errors);
   const auto interval = flags->poll_interval;
   HttpServer server(
       {flags->listen_address, flags->telemetry_path, 4}, {collector},

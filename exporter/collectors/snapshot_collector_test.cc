@@ -139,3 +139,55 @@ TEST(MetricCatalogTest, MetricsMdIsGeneratedFromTheCode) {
 
 }  // namespace
 }  // namespace gvisor_exporter
+
+namespace gvisor_exporter {
+namespace {
+
+// The text without the one line that changes between two renders (the age).
+std::string WithoutAge(const std::string& text) {
+  std::istringstream in(text);
+  std::string out, line;
+  while (std::getline(in, line)) {
+    if (line.rfind("gvisor_exporter_snapshot_age_seconds ", 0) == 0) continue;
+    out += line + "\n";
+  }
+  return out;
+}
+
+TEST(SnapshotCollectorTest, CachedExpositionEqualsAFreshRenderAndFollowsNewSnapshots) {
+  SnapshotStore store;
+  ErrorReporter errors;
+  SnapshotCollector c(&store, &errors);
+  std::string before;
+  c.AppendExposition(&before);  // no snapshot yet: health only
+  EXPECT_THAT(before, Not(HasSubstr("gvisor_sandbox_info")));
+
+  auto first = std::make_shared<NodeSnapshot>(MakeTestSnapshot());
+  first->poll_count = 1;
+  store.Publish(first);
+  c.Prepare();
+  std::string a, b;
+  c.AppendExposition(&a);
+  c.AppendExposition(&b);
+  EXPECT_EQ(WithoutAge(a), WithoutAge(b));
+  EXPECT_EQ(WithoutAge(a), WithoutAge(prometheus::TextSerializer().Serialize(c.Collect())));
+
+  // A new snapshot is never served from the old one's cache.
+  auto second = std::make_shared<NodeSnapshot>(MakeTestSnapshot());
+  second->poll_count = 2;
+  second->sandboxes[0].info.pod_name = "web-1";
+  store.Publish(second);
+  std::string after;
+  c.AppendExposition(&after);
+  EXPECT_THAT(after, HasSubstr(R"(pod="web-1")"));
+  EXPECT_THAT(after, Not(HasSubstr(R"(pod="web-0")")));
+  // Error counts are live, not cached with the snapshot.
+  errors.Report("cgroup", Status(Reason::kIo, "boom"), "x");
+  std::string with_error;
+  c.AppendExposition(&with_error);
+  EXPECT_THAT(with_error,
+              HasSubstr(R"(gvisor_exporter_errors_total{source="cgroup",reason="io"} 1)"));
+}
+
+}  // namespace
+}  // namespace gvisor_exporter

@@ -1,14 +1,14 @@
 #include "exporter/http/http_server.h"
 
 #include <CivetServer.h>
-#include <prometheus/text_serializer.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <optional>
 
+#include "exporter/collectors/snapshot_collector.h"
+#include "exporter/collectors/text_format.h"
 #include "exporter/common/version.h"
-#include "exporter/http/text_format.h"
 #include "exporter/views/sandboxes_view.h"
 
 namespace gvisor_exporter {
@@ -153,15 +153,16 @@ int HttpServer::port() const { return port_; }
 int HttpServer::Handle(const HttpRequest& req, std::string* type, std::string* body) const {
   const std::string& path = req.path;
   if (path == options_.telemetry_path) {
-    std::vector<prometheus::MetricFamily> families;
-    for (const auto& c : collectables_) {
-      auto f = c->Collect();
-      families.insert(families.end(), std::make_move_iterator(f.begin()),
-                      std::make_move_iterator(f.end()));
-    }
     *type = kMetricsContentType;
     body->clear();
-    AppendTextFormat(families, body);
+    for (const auto& c : collectables_) {
+      // The snapshot collector serves its text pre-rendered per snapshot.
+      if (const auto* sc = dynamic_cast<const SnapshotCollector*>(c.get())) {
+        sc->AppendExposition(body);
+      } else {
+        AppendTextFormat(c->Collect(), body);
+      }
+    }
     return 200;
   }
   if (path == "/healthz") {

@@ -173,6 +173,7 @@ void Poller::PollOnce() {
   snap->poll_duration_seconds = SecondsSince(t0);
   snap->timestamp_seconds = WallNow();
   store_->Publish(std::move(snap));
+  if (options_.after_publish) options_.after_publish();
 }
 
 void Poller::Start() {

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -23,6 +24,9 @@ struct PollerOptions {
   std::chrono::milliseconds node_probe_interval{600000};  // runsc version / KVM
   bool cli_fallback = true;
   bool host = true;  // host processes + cgroup (--[no-]collector.host)
+  // Called on the poll thread right after each snapshot is published (the
+  // collector pre-renders it there, off the scrape path).
+  std::function<void()> after_publish;
 };
 
 struct PollerSources {

@@ -179,9 +179,11 @@ def test_every_recording_rule_has_plausible_values(prometheus, exporter):
         assert 0 <= app[sid] < 8 and 0 <= host[sid] < 8, (sid, app[sid], host[sid])
         # The host pays at least what the sentry accounts to the app, give or
         # take the sentry's 10 ms accounting ticks (a few of them per poll,
-        # which over a window of seconds is up to ~15 % of the burner's CPU).
-        assert overhead[sid] >= -0.15 * host[sid] - 1e-4, (sid, overhead[sid], host[sid])
-        if sid in ratio:
+        # which over a window of seconds is up to ~15 % of the burner's CPU,
+        # and, when a loaded machine lets the burner run little, two ticks
+        # over the ~10 s rate window: 0.002 cores).
+        assert overhead[sid] >= -0.15 * host[sid] - 2e-3, (sid, overhead[sid], host[sid])
+        if sid in ratio and host[sid] > 0.02:  # a ratio of tick noise says nothing
             assert -0.15 <= ratio[sid] <= 1 + 1e-9, (sid, ratio[sid])
     assert BURNER in ratio
     ns_cpu = by(seen["namespace:gvisor_cpu_overhead_seconds:sum_rate5m"], "namespace")

@@ -1,4 +1,4 @@
-#include "exporter/http/text_format.h"
+#include "exporter/collectors/text_format.h"
 
 #include <charconv>
 #include <cmath>
