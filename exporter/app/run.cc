@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <iostream>
+#include <string_view>
 
 #include "exporter/app/flags.h"
 #include "exporter/app/logging.h"
@@ -12,6 +13,7 @@
 #include "exporter/collectors/metric_catalog.h"
 #include "exporter/collectors/snapshot_collector.h"
 #include "exporter/common/version.h"
+#include "exporter/doctor/doctor.h"
 #include "exporter/http/http_server.h"
 
 namespace gvisor_exporter {
@@ -33,6 +35,10 @@ int WaitForTermination() {
 }  // namespace
 
 int RunExporter(int argc, char** argv) {
+  // `gvisor-exporter doctor ...`: a one-shot, read-only check of the node.
+  if (argc > 1 && std::string_view(argv[1]) == "doctor") {
+    return RunDoctor(std::vector<std::string>(argv + 2, argv + argc));
+  }
   // Block termination signals before any thread starts; SIGPIPE is ignored so a
   // peer closing a socket is an error value, not a crash.
   sigset_t set;

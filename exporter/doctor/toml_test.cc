@@ -1,0 +1,208 @@
+#include "exporter/doctor/toml.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <string>
+
+#include "exporter/testing/temp_dir.h"
+
+namespace gvisor_exporter {
+namespace {
+
+using testing::ReadFixture;
+
+constexpr char kCri[] = "io.containerd.grpc.v1.cri";
+
+TomlValue MustParse(const std::string& text) {
+  StatusOr<TomlValue> v = ParseToml(text);
+  EXPECT_TRUE(v.ok()) << v.status().ToString() << "\n" << text;
+  return v.ok() ? std::move(v).value() : TomlValue();
+}
+
+TEST(TomlTest, OurContainerdConfig) {
+  TomlValue doc = MustParse(ReadFixture("deploy/containerd/config.toml"));
+  EXPECT_EQ(doc.Find("version")->as_integer(), 2);
+  const TomlValue* runtimes = doc.FindPath({"plugins", kCri, "containerd", "runtimes"});
+  ASSERT_NE(runtimes, nullptr);
+  ASSERT_EQ(runtimes->table().size(), 3u);
+  for (const char* h : {"runsc", "runsc-kvm", "runsc-ptrace"}) {
+    const TomlValue* rt = runtimes->Find(h);
+    ASSERT_NE(rt, nullptr) << h;
+    EXPECT_EQ(rt->GetString("runtime_type"), "io.containerd.runsc.v1");
+    ASSERT_TRUE(rt->Find("pod_annotations")->is_array());
+    EXPECT_EQ(rt->Find("pod_annotations")->array()[1].as_string(), "gvisor-exporter.io/*");
+    EXPECT_EQ(rt->FindPath({"options", "TypeUrl"})->as_string(), "io.containerd.runsc.v1.options");
+  }
+  EXPECT_EQ(runtimes->FindPath({"runsc-kvm", "options", "ConfigPath"})->as_string(),
+            "/etc/containerd/runsc-kvm.toml");
+}
+
+TEST(TomlTest, OurRunscTomls) {
+  const std::pair<const char*, const char*> files[] = {{"runsc.toml", "systrap"},
+                                                       {"runsc-kvm.toml", "kvm"},
+                                                       {"runsc-ptrace.toml", "ptrace"},
+                                                       {"runsc-network-host.toml", "systrap"},
+                                                       {"runsc-syscalls.toml", "systrap"}};
+  for (const auto& [file, platform] : files) {
+    TomlValue doc = MustParse(ReadFixture(std::string("deploy/containerd/") + file));
+    EXPECT_EQ(doc.GetString("binary_name"), "/usr/local/bin/runsc") << file;
+    EXPECT_EQ(doc.GetString("root"), "/run/containerd/runsc") << file;
+    EXPECT_EQ(doc.FindPath({"runsc_config", "platform"})->as_string(), platform) << file;
+  }
+  TomlValue syscalls = MustParse(ReadFixture("deploy/containerd/runsc-syscalls.toml"));
+  EXPECT_EQ(syscalls.FindPath({"runsc_config", "pod-init-config"})->as_string(),
+            "/etc/gvisor-exporter/pod-init.json");
+}
+
+// The config tests/e2e/containerd_env.py generates (a real containerd 1.6
+// runs it): runc + a gVisor handler through a wrapper.
+TEST(TomlTest, ContainerdEnvConfig) {
+  TomlValue doc = MustParse(ReadFixture("exporter/doctor/testdata/containerd_env_config.toml"));
+  EXPECT_EQ(doc.GetString("root"), "/tmp/gve-ctrd-example/root");
+  EXPECT_EQ(doc.Find("disabled_plugins")->array().size(), 6u);
+  EXPECT_EQ(doc.FindPath({"grpc", "address"})->as_string(),
+            "/tmp/gve-ctrd-example/containerd.sock");
+  EXPECT_EQ(doc.FindPath({"debug", "address"})->as_string(), "");
+  EXPECT_TRUE(doc.FindPath({"plugins", kCri, "restrict_oom_score_adj"})->as_bool());
+  const TomlValue* runsc = doc.FindPath({"plugins", kCri, "containerd", "runtimes", "runsc"});
+  ASSERT_NE(runsc, nullptr);
+  EXPECT_EQ(runsc->GetString("runtime_type"), "io.containerd.runc.v2");
+  EXPECT_EQ(runsc->FindPath({"options", "BinaryName"})->as_string(),
+            "/tmp/gve-ctrd-example/bin/runsc-wrapper");
+  EXPECT_EQ(doc.FindPath({"plugins", kCri, "containerd", "default_runtime_name"})->as_string(),
+            "runc");
+}
+
+TEST(TomlTest, Values) {
+  TomlValue doc = MustParse(
+      "# comment\n"
+      "s = \"a\\tb\\\"c\\\\ \\u00e9 \\U0001F600\"  # trailing\n"
+      "l = 'C:\\path\\'\n"
+      "ml = \"\"\"\nline1\nline2 \\\n    joined\"\"\"\n"
+      "mll = '''\nraw \\n '''\n"
+      "i = -1_000\n"
+      "h = 0xff\n"
+      "o = 0o17\n"
+      "b = 0b101\n"
+      "f = 6.5e-1\n"
+      "inf = -inf\n"
+      "t = true\n"
+      "arr = [ 1, [2, 3], \"x\", # comment\n  { k = 'v' }, ]\n"
+      "inline = { a.b = 1, c = \"d\" }\n"
+      "dotted.key = \"x\"\n"
+      "\"quoted key\" = 1\n"
+      "[a.\"b.c\".d]\n"
+      "e = 1\n"
+      "[[arr2]]\n"
+      "n = 1\n"
+      "[[arr2]]\n"
+      "n = 2\n"
+      "[arr2.sub]\n"
+      "m = 3\n");
+  EXPECT_EQ(doc.GetString("s"), "a\tb\"c\\ \xc3\xa9 \xf0\x9f\x98\x80");
+  EXPECT_EQ(doc.GetString("l"), "C:\\path\\");
+  EXPECT_EQ(doc.GetString("ml"), "line1\nline2 joined");
+  EXPECT_EQ(doc.GetString("mll"), "raw \\n ");
+  EXPECT_EQ(doc.Find("i")->as_integer(), -1000);
+  EXPECT_EQ(doc.Find("h")->as_integer(), 255);
+  EXPECT_EQ(doc.Find("o")->as_integer(), 15);
+  EXPECT_EQ(doc.Find("b")->as_integer(), 5);
+  EXPECT_DOUBLE_EQ(doc.Find("f")->as_float(), 0.65);
+  EXPECT_TRUE(std::isinf(doc.Find("inf")->as_float()));
+  EXPECT_TRUE(doc.Find("t")->as_bool());
+  EXPECT_EQ(doc.Find("arr")->ToJson().dump(), R"([1,[2,3],"x",{"k":"v"}])");
+  EXPECT_EQ(doc.Find("inline")->ToJson().dump(), R"({"a":{"b":1},"c":"d"})");
+  EXPECT_EQ(doc.FindPath({"dotted", "key"})->as_string(), "x");
+  EXPECT_EQ(doc.Find("quoted key")->as_integer(), 1);
+  EXPECT_EQ(doc.FindPath({"a", "b.c", "d", "e"})->as_integer(), 1);
+  ASSERT_EQ(doc.Find("arr2")->array().size(), 2u);
+  EXPECT_EQ(doc.Find("arr2")->array()[1].ToJson().dump(), R"({"n":2,"sub":{"m":3}})");
+  EXPECT_EQ(doc.Find("inf")->ToJson(), "-inf");
+}
+
+TEST(TomlTest, CrlfAndEmpty) {
+  EXPECT_TRUE(MustParse("").table().empty());
+  TomlValue doc = MustParse("a = 1\r\n[t]\r\nb = 'x' # c\r\n");
+  EXPECT_EQ(doc.FindPath({"t", "b"})->as_string(), "x");
+}
+
+struct BadCase {
+  const char* text;
+  const char* error;  // expected substring of the message
+};
+
+TEST(TomlTest, MalformedInputsNameTheLine) {
+  const BadCase cases[] = {
+      {"a = 1\nb = \n", "line 2: expected a value"},
+      {"a = 1\na = 2\n", "line 2: duplicate key \"a\""},
+      {"[t]\nx = 1\n[t]\n", "line 3: table \"t\" defined more than once"},
+      {"a = \"unterminated\n", "line 1: newline in a single-line string"},
+      {"\n\ns = \"bad \\q escape\"\n", "line 3: invalid escape"},
+      {"[plugins.\"io.containerd.grpc.v1.cri\"\nx = 1\n", "line 1: expected ']'"},
+      {"a = 1 b = 2\n", "line 1: unexpected 'b' after value"},
+      {"a = [1, 2\nb = 3\n", "line 2: expected ',' or ']'"},
+      {"d = 1979-05-27\n", "line 1: dates and times are not supported"},
+      {"x = 01\n", "line 1: invalid number"},
+      {"x = 1__0\n", "line 1: invalid number"},
+      {"x = 99999999999999999999\n", "line 1: integer out of range"},
+      {"t = { a = 1,\n b = 2 }\n", "line 1: expected a key"},
+      {"t = {a = 1}\n[t]\n", "line 2: table \"t\" defined more than once"},
+      {"t = {a = 1}\n[t.b]\n", "line 2: key \"t\" is not a table"},
+      {"a.b = 1\n[a]\n", "line 2: table \"a\" defined more than once"},
+      {"a = 1\na.b = 2\n", "line 2: dotted key \"a\" would extend"},
+      {"[[a]]\n[a]\n", "line 2: table \"a\" defined more than once"},
+      {"a = 1\n[[a]]\n", "line 2: [[\"a\"]] names a key that is not an array of tables"},
+      {"x = \"a\x01b\"\n", "line 1: control character in string"},
+      {"ok = 1\n# a \x02 comment\n", "line 2: control character in comment"},
+      {"a = 1\nb = \"\xff\"\n", "line 2: invalid UTF-8"},
+      {"a = 1\nb = \"\xed\xa0\x80\"\n", "line 2: invalid UTF-8"},  // a surrogate
+      {"s = \"\\ud800\"\n", "line 1: escape is not a Unicode scalar value"},
+      {"= 1\n", "line 1: expected a key"},
+      {"a = truex\n", "line 1: expected a value"},
+      {"m = '''never closed\n", "line 2: unterminated multi-line string"},
+      {"[a]]\n", "line 1: unexpected ']'"},
+  };
+  for (const BadCase& c : cases) {
+    StatusOr<TomlValue> v = ParseToml(c.text);
+    ASSERT_FALSE(v.ok()) << c.text;
+    EXPECT_EQ(v.status().reason(), Reason::kParse) << c.text;
+    EXPECT_NE(v.status().message().find(c.error), std::string::npos)
+        << "input: " << c.text << "\ngot: " << v.status().message() << "\nwant: " << c.error;
+  }
+}
+
+TEST(TomlTest, Limits) {
+  TomlLimits limits;
+  limits.max_input_bytes = 16;
+  EXPECT_EQ(ParseToml("a = \"0123456789abcdef\"", limits).status().reason(), Reason::kTooLarge);
+
+  std::string deep = "a = " + std::string(100, '[') + std::string(100, ']') + "\n";
+  StatusOr<TomlValue> v = ParseToml(deep);
+  EXPECT_EQ(v.status().reason(), Reason::kTooLarge);
+  EXPECT_NE(v.status().message().find("nested deeper than 32"), std::string::npos);
+
+  std::string deep_inline = "a = ";
+  for (int i = 0; i < 40; ++i) deep_inline += "{b = ";
+  deep_inline += "1" + std::string(40, '}') + "\n";
+  EXPECT_EQ(ParseToml(deep_inline).status().reason(), Reason::kTooLarge);
+
+  std::string long_key = "[" + std::string(40, 'a');
+  for (int i = 0; i < 40; ++i) long_key += ".a";
+  EXPECT_EQ(ParseToml(long_key + "]\n").status().reason(), Reason::kTooLarge);
+
+  TomlLimits few;
+  few.max_values = 10;
+  EXPECT_EQ(ParseToml("a = [1,2,3,4,5,6,7,8,9,10,11]\n", few).status().reason(), Reason::kTooLarge);
+}
+
+TEST(TomlTest, LookupsOnWrongTypes) {
+  TomlValue doc = MustParse("a = 1\n");
+  EXPECT_EQ(doc.Find("a")->Find("x"), nullptr);
+  EXPECT_EQ(doc.FindPath({"a", "b"}), nullptr);
+  EXPECT_EQ(doc.GetString("a", "fallback"), "fallback");
+  EXPECT_EQ(doc.GetString("missing"), "");
+}
+
+}  // namespace
+}  // namespace gvisor_exporter
