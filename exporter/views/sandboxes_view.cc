@@ -15,6 +15,8 @@ std::vector<SandboxRow> BuildSandboxRows(const NodeSnapshot& snap) {
     r.pod_namespace = s.info.pod_namespace;
     r.id = s.info.id;
     r.root = s.info.root;
+    // From the CRI mapping; unknown (null, not "") when CRI is off or down.
+    if (!s.runtime_class.empty() || !s.runtime_handler.empty()) r.runtime_class = s.runtime_class;
     r.platform = s.platform.platform;
     r.network = s.platform.network;
     if (s.usage.memory) r.memory_total_bytes = s.usage.memory->total;

@@ -26,7 +26,8 @@ struct SandboxRow {
   std::string pod_namespace;
   std::string id;
   std::string root;
-  // Filled by the CRI mapping (a later issue); kept so the columns are stable.
+  // From the CRI mapping (handler -> --runtime.classes); nullopt when the pod
+  // is not known to CRI (CRI off or down), "" for a handler without a class.
   std::optional<std::string> runtime_class;
   std::string platform;
   std::string network;

@@ -65,6 +65,15 @@ TEST(SandboxesJsonTest, EveryFieldOfASandbox) {
   EXPECT_EQ(meta["sandbox_count"], 1u);
 }
 
+TEST(SandboxesJsonTest, RuntimeClassFromTheCriMapping) {
+  NodeSnapshot snap = MakeTestSnapshot();
+  snap.sandboxes[0].runtime_handler = "runsc";
+  snap.sandboxes[0].runtime_class = "gvisor";
+  const Json j = ParseJson(RenderSandboxesJson(&snap, kNow))["sandboxes"][0];
+  EXPECT_EQ(j["runtime_class"], "gvisor");
+  EXPECT_NE(RenderSandboxesHtml(&snap, kNow).find(">gvisor</td>"), std::string::npos);
+}
+
 TEST(SandboxesJsonTest, SyscallCollectionStateAndDrops) {
   NodeSnapshot snap = MakeTestSnapshot();
   SandboxSyscalls sc;
