@@ -14,8 +14,9 @@ runs every query on a real Prometheus scraping the exporter on real sandboxes.
 Conventions: CPU is in cores (CPU seconds per second, unit "short", "(cores)" in
 the title); rates use $__rate_interval; per-sandbox selectors carry instance,
 namespace and pod (+ sandbox_id / container where the view has those variables).
-RuntimeClass: no metric carries it yet (CRI issue), so there is no runtimeclass
-variable; add one when gvisor_sandbox_info (or a CRI _info series) gains it.
+RuntimeClass: gvisor_sandbox_info carries runtime_class (from the CRI mapping;
+"" when CRI is off); the node overview's `runtimeclass` variable filters the
+RuntimeClass panels, which join per-sandbox series to it on (instance, sandbox_id).
 """
 import argparse
 import json
@@ -161,6 +162,7 @@ def variables(*names):
         "pod": ("Pod", 'label_values(gvisor_sandbox_info{instance=~"$instance", namespace=~"$namespace"}, pod)'),
         "sandbox": ("Sandbox", "label_values(gvisor_sandbox_info{" + POD + "}, sandbox_id)"),
         "container": ("Container", "label_values(gvisor_container_info{" + POD + "}, container)"),
+        "runtimeclass": ("RuntimeClass", 'label_values(gvisor_sandbox_info{instance=~"$instance"}, runtime_class)'),
     }
     for n in names:
         out.append(variable_query(n, *q[n]))
@@ -225,9 +227,27 @@ def node_overview():
             "short", [{"expr": f"sum by (instance, root) (gvisor_sandboxes{{{NODE}}})", "legend": "{{instance}} {{root}}"}],
             w=8, custom=stacked())
     b.panel("timeseries", "Sandboxes per platform",
-            "Sandboxes by runsc platform (ptrace, systrap, kvm). RuntimeClass breakdown: pending the CRI metrics.",
+            "Sandboxes by runsc platform (ptrace, systrap, kvm).",
             "short", [{"expr": f"count by (platform) (gvisor_sandbox_platform_info{{{POD}}})", "legend": "{{platform}}"}],
             w=8, custom=stacked())
+    rc_info = f'gvisor_sandbox_info{{{POD}, runtime_class=~"$runtimeclass"}}'
+    b.panel("timeseries", "Sandboxes per RuntimeClass",
+            "Running sandboxes by the RuntimeClass of their pod (from the CRI runtime handler and --runtime.classes; "
+            "empty when the exporter has no CRI endpoint).",
+            "short", [{"expr": f"count by (runtime_class) ({rc_info})", "legend": "{{runtime_class}}"}],
+            w=8, custom=stacked())
+    b.panel("timeseries", "Memory overhead per RuntimeClass",
+            "Sum of the pods' memory overhead (host PSS minus in-sandbox memory) by RuntimeClass; compare with the "
+            "RuntimeClass's declared overhead.podFixed times its pod count.",
+            "bytes", [{"expr": f"sum by (runtime_class) (gvisor_sandbox_memory_overhead_bytes{{{POD}}}\n"
+                               f"  * on (instance, sandbox_id) group_left (runtime_class) {rc_info})",
+                       "legend": "{{runtime_class}}"}], w=8)
+    b.panel("stat", "Unsandboxed pods in sandboxed namespaces",
+            "Ready pods in the exporter's --policy.sandboxed-namespaces that do not run under gVisor (from the CRI "
+            "runtime; 0 when none, or when the policy or CRI is not configured). Should always be 0.",
+            "short", [f"sum(gvisor_policy_unsandboxed_pods{{{NODE}}}) or on () vector(0)"], w=8, h=8,
+            defaults={"thresholds": {"mode": "absolute", "steps": [{"color": "green", "value": None},
+                                                                 {"color": "red", "value": 1}]}})
     b.panel("bargauge", "Sandboxes per network mode and stats path",
             "Sandboxes by network mode (none/host/sandbox) and by the path that served their in-sandbox stats at the last poll "
             "(control_socket is the cheap one; cli is the fallback; none means no stats).",
@@ -325,7 +345,7 @@ def node_overview():
     return dashboard("gvisor-node-overview", "gVisor / Node overview",
                      "gVisor sandboxes on the selected nodes: counts by root and platform, memory and CPU overhead, "
                      "top pods, exporter health. Data: gvisor-exporter.",
-                     b.panels, variables("instance", "namespace", "pod"))
+                     b.panels, variables("instance", "namespace", "pod", "runtimeclass"))
 
 
 # --------------------------------------------------------------------------- pod / sandbox view
