@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "exporter/sources/cri/pod_mapper.h"
+#include "exporter/sources/kube/kube_client.h"
 #include "exporter/sources/trace/syscall_names.h"
 
 namespace gvisor_exporter {
@@ -222,6 +223,24 @@ StatusOr<Flags> ParseFlags(const std::vector<std::string>& args) {
          }
          return Status::Ok();
        }},
+      {"kubernetes.api",
+       [&](const std::string& v) {
+         // URLs are checked here for shape; in-cluster resolves at start.
+         if (v == "off" || v.empty()) {
+           f.kubernetes_api.clear();
+         } else if (v == "in-cluster") {
+           f.kubernetes_api = v;
+         } else {
+           auto server = ResolveApiServer(v);
+           if (!server.ok()) return server.status();
+           f.kubernetes_api = *server;
+         }
+         return Status::Ok();
+       }},
+      {"kubernetes.token-file", str(&f.kubernetes_token_file)},
+      {"kubernetes.ca-file", str(&f.kubernetes_ca_file)},
+      {"kubernetes.refresh", dur(&f.kubernetes_refresh)},
+      {"kubernetes.timeout", dur(&f.kubernetes_timeout)},
       {"policy.sandboxed-namespaces",
        [&](const std::string& v) {
          return ParseNames(v, "--policy.sandboxed-namespaces", &f.policy_sandboxed_namespaces);
@@ -332,6 +351,18 @@ Pods, RuntimeClasses and sandbox policy (containerd's CRI API):
   --policy.sandboxed-namespaces=NS,...
                                  namespaces whose pods must run under gVisor (repeatable);
                                  other pods there show up in gvisor_policy_unsandboxed_pod
+
+RuntimeClasses from the Kubernetes API (node.k8s.io/v1; needs list on runtimeclasses):
+  --kubernetes.api=off           off, in-cluster (https://$KUBERNETES_SERVICE_HOST:
+                                 $KUBERNETES_SERVICE_PORT) or https://host:port; when the list is
+                                 available it replaces --runtime.classes and gives each class's
+                                 declared overhead.podFixed
+  --kubernetes.token-file=/var/run/secrets/kubernetes.io/serviceaccount/token
+                                 bearer token, re-read at every request ("" = none)
+  --kubernetes.ca-file=/var/run/secrets/kubernetes.io/serviceaccount/ca.crt
+                                 CA the API server's certificate must chain to ("" = system store)
+  --kubernetes.refresh=5m        how often RuntimeClasses are listed (failures retry sooner)
+  --kubernetes.timeout=5s        deadline for one request, connect included
   --print-metrics-doc            print the metric reference (METRICS.md) and exit
   --version                      print the version and exit
 )";

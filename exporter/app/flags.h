@@ -49,6 +49,12 @@ struct Flags {
   std::vector<std::string> runtime_handlers = {"runsc"};  // handlers that are gVisor
   std::map<std::string, std::string> runtime_classes = {{"runsc", "gvisor"}};  // handler -> class
   std::vector<std::string> policy_sandboxed_namespaces;
+  // RuntimeClasses from the Kubernetes API: "" (off), "in-cluster" or an https:// URL.
+  std::string kubernetes_api;
+  std::string kubernetes_token_file = "/var/run/secrets/kubernetes.io/serviceaccount/token";
+  std::string kubernetes_ca_file = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt";
+  std::chrono::milliseconds kubernetes_refresh{300000};
+  std::chrono::milliseconds kubernetes_timeout{5000};
   bool print_metrics_doc = false;
   bool version = false;
   bool help = false;

@@ -7,6 +7,7 @@
 #include "exporter/sources/cri/cri_source.h"
 #include "exporter/sources/host/host_reader.h"
 #include "exporter/sources/host/platform.h"
+#include "exporter/sources/kube/kube_source.h"
 #include "exporter/sources/runsc_state/root_scanner.h"
 #include "exporter/sources/trace/trace_session_source.h"
 
@@ -140,6 +141,22 @@ PollerSources MakeRealSources(const Flags& flags, ErrorReporter* errors) {
     cri.mapping.pod_labels = flags.cri_pod_labels;
     cri.mapping.policy_namespaces = flags.policy_sandboxed_namespaces;
     s.pods = std::make_unique<CriPodSource>(std::move(cri), errors);
+  }
+  if (!flags.kubernetes_api.empty()) {
+    KubeSourceOptions kube;
+    auto server = ResolveApiServer(flags.kubernetes_api);
+    // An unresolvable in-cluster address is reported at every refresh (and
+    // gvisor_kubernetes_api_up stays 0) rather than stopping the exporter.
+    if (server.ok()) {
+      kube.client.server = *server;
+    } else {
+      kube.config_error = server.status();
+    }
+    kube.client.ca_file = flags.kubernetes_ca_file;
+    kube.client.token_file = flags.kubernetes_token_file;
+    kube.client.timeout = flags.kubernetes_timeout;
+    kube.refresh = flags.kubernetes_refresh;
+    s.runtime_classes = std::make_unique<KubeRuntimeClassSource>(std::move(kube), errors);
   }
   return s;
 }

@@ -244,8 +244,9 @@ const MetricDef kPodInfo{
     "gvisor_pod_info",
     MetricType::Gauge,
     "Always 1: one series per pod sandbox the CRI runtime lists, gVisor or not. runtime_handler "
-    "is the RuntimeClass handler (\"\" = the runtime's default), runtime_class its name from "
-    "--runtime.classes, sandboxed=\"true\" when the handler runs gVisor (--runtime.handlers, or "
+    "is the RuntimeClass handler (\"\" = the runtime's default), runtime_class its name (from "
+    "the Kubernetes API's RuntimeClasses once --kubernetes.api has listed them, else from "
+    "--runtime.classes), sandboxed=\"true\" when the handler runs gVisor (--runtime.handlers, or "
     "one of its pods is a sandbox under a runsc root), state ready or notready.",
     {"namespace", "pod", "uid", "pod_sandbox_id", "runtime_handler", "runtime_class", "sandboxed",
      "state"},
@@ -277,6 +278,38 @@ const MetricDef kPolicyUnsandboxedPods{
     "none; a series per listed namespace while the CRI runtime is up).",
     {"namespace"},
     "Pods (CRI)"};
+
+// --- Kubernetes API -----------------------------------------------------------------
+const MetricDef kKubernetesApiUp{
+    "gvisor_kubernetes_api_up",
+    MetricType::Gauge,
+    "1 when the last request for RuntimeClasses to the Kubernetes API (--kubernetes.api) "
+    "succeeded, 0 when it failed (the last good list is kept meanwhile; reasons in "
+    "gvisor_exporter_errors_total{source=\"kubernetes\"}). Absent with --kubernetes.api=off.",
+    {},
+    "Kubernetes API"};
+const MetricDef kRuntimeClassInfo{
+    "gvisor_runtimeclass_info",
+    MetricType::Gauge,
+    "Always 1: one series per node.k8s.io/v1 RuntimeClass the Kubernetes API listed (the last "
+    "good list), with its handler. While the list is available it names pods' runtime_class "
+    "instead of --runtime.classes.",
+    {"runtime_class", "handler"},
+    "Kubernetes API"};
+const MetricDef kRuntimeClassOverheadMemory{
+    "gvisor_runtimeclass_overhead_memory_bytes",
+    MetricType::Gauge,
+    "The RuntimeClass's declared overhead.podFixed memory (what the scheduler adds to each "
+    "pod's requests); absent when not declared. Compare with "
+    "gvisor_sandbox_memory_overhead_bytes.",
+    {"runtime_class"},
+    "Kubernetes API"};
+const MetricDef kRuntimeClassOverheadCpu{
+    "gvisor_runtimeclass_overhead_cpu_cores",
+    MetricType::Gauge,
+    "The RuntimeClass's declared overhead.podFixed CPU in cores; absent when not declared.",
+    {"runtime_class"},
+    "Kubernetes API"};
 
 // --- Node -------------------------------------------------------------------------
 const MetricDef kSandboxes{"gvisor_sandboxes",
@@ -345,7 +378,8 @@ const MetricDef kErrors{
     "gvisor_exporter_errors_total",
     MetricType::Counter,
     "Errors met while reading sources, by source (runsc_state, control_socket, cli, procfs, "
-    "cgroup, platform, syscalls, cri) and reason (not_found, permission, timeout, too_large, "
+    "cgroup, platform, syscalls, cri, kubernetes) and reason (not_found, permission, timeout, "
+    "too_large, "
     "parse, invalid, "
     "unavailable, remote_error, io, internal).",
     {"source", "reason"},
@@ -397,6 +431,10 @@ const std::vector<const MetricDef*>& AllMetrics() {
                                                     &kPods,
                                                     &kPolicyUnsandboxedPod,
                                                     &kPolicyUnsandboxedPods,
+                                                    &kKubernetesApiUp,
+                                                    &kRuntimeClassInfo,
+                                                    &kRuntimeClassOverheadMemory,
+                                                    &kRuntimeClassOverheadCpu,
                                                     &kSandboxes,
                                                     &kRunscInfo,
                                                     &kKvmDevicePresent,
@@ -442,7 +480,7 @@ std::string GenerateMetricsMarkdown() {
          "and per mode/type (2); syscall series per container by syscall (at most "
          "--syscalls.max-per-container + 1) and errno pair (at most "
          "--syscalls.max-errors-per-container + 1); node series by runsc root; error series by "
-         "source (8) x reason (10); pod series by pod sandbox. Series of a sandbox disappear "
+         "source (9) x reason (10); pod series by pod sandbox. Series of a sandbox disappear "
          "with the first poll after it is "
          "gone.\n";
   const char* group = "";

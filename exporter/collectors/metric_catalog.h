@@ -29,6 +29,7 @@ extern const MetricDef kSandboxInfo, kSandboxPlatformInfo, kSandboxStatsPathInfo
     kMemoryOverhead, kMemoryOverheadCgroup, kContainerSyscalls, kContainerSyscallErrors,
     kContainerSyscallsUnimplemented, kSyscallEventsDropped, kSyscallSessionState, kTracePackets,
     kCriUp, kCriInfo, kPodInfo, kPodLabels, kPods, kPolicyUnsandboxedPod, kPolicyUnsandboxedPods,
+    kKubernetesApiUp, kRuntimeClassInfo, kRuntimeClassOverheadMemory, kRuntimeClassOverheadCpu,
     kSandboxes, kRunscInfo, kKvmDevicePresent, kKvmUsable, kBuildInfo, kCollectorSuccess,
     kCollectorDuration, kSnapshotAge, kPollDuration, kPolls, kErrors, kSuppressedLogs,
     kSandboxPollDuration;

@@ -23,6 +23,8 @@ void RenderHostCost(const NodeSnapshot& snap, Families* out);
 void RenderSyscalls(const NodeSnapshot& snap, Families* out);
 // Pods from the CRI runtime, their RuntimeClass and the sandboxing policy.
 void RenderPods(const NodeSnapshot& snap, Families* out);
+// RuntimeClasses from the Kubernetes API and whether it answers.
+void RenderKube(const NodeSnapshot& snap, Families* out);
 // Node-level facts: sandboxes per root, runsc version, KVM.
 void RenderNode(const NodeSnapshot& snap, Families* out);
 

@@ -14,6 +14,7 @@ void RenderSnapshot(const NodeSnapshot& snap, Families* out) {
   RenderHostCost(snap, out);
   RenderSyscalls(snap, out);
   RenderPods(snap, out);
+  RenderKube(snap, out);
   RenderNode(snap, out);
 }
 

@@ -169,7 +169,7 @@ struct SandboxSnapshot {
   // From the CRI pod with this sandbox's id; "" when CRI is off, down or does
   // not list the pod.
   std::string runtime_handler;  // RuntimeClass handler, e.g. "runsc"
-  std::string runtime_class;    // RuntimeClass name from --runtime.classes
+  std::string runtime_class;    // RuntimeClass name (Kubernetes API, else --runtime.classes)
 };
 
 // One pod sandbox as listed by the CRI runtime (runc pods included), mapped.
@@ -196,6 +196,22 @@ struct CriState {
   std::vector<std::string> policy_namespaces;  // --policy.sandboxed-namespaces
 };
 
+// One node.k8s.io/v1 RuntimeClass from the Kubernetes API.
+struct RuntimeClassInfo {
+  std::string name, handler;
+  // Declared overhead.podFixed; nullopt when the class does not declare it.
+  std::optional<uint64_t> overhead_memory_bytes;
+  std::optional<double> overhead_cpu_cores;
+};
+
+// What the Kubernetes API said (set when --kubernetes.api is not off).
+struct KubeState {
+  bool up = false;  // the last request for RuntimeClasses succeeded
+  // The last good list (kept while the API fails); nullopt before the first
+  // success. Sorted by name.
+  std::optional<std::vector<RuntimeClassInfo>> runtime_classes;
+};
+
 // Per-source health of one poll (rendered as collector success/duration).
 struct SourceHealth {
   bool success = true;
@@ -214,12 +230,13 @@ struct NodeSnapshot {
   double poll_duration_seconds = 0;
   uint64_t poll_count = 0;  // polls completed since start, this one included
   NodeInfo node;
-  std::vector<std::string> roots;          // roots scanned (existing ones)
-  std::vector<SandboxSnapshot> sandboxes;  // sorted by (root, id)
-  std::map<std::string, SourceHealth>
-      sources;  // "runsc_state", "control_socket", "cli", "procfs", "cgroup", "syscalls", "cri"
+  std::vector<std::string> roots;               // roots scanned (existing ones)
+  std::vector<SandboxSnapshot> sandboxes;       // sorted by (root, id)
+  std::map<std::string, SourceHealth> sources;  // "runsc_state", "control_socket", "cli", "procfs",
+                                                // "cgroup", "syscalls", "cri", "kubernetes"
   std::optional<TracePacketCounts> trace_packets;  // set when syscall statistics are enabled
   std::optional<CriState> cri;                     // set when a CRI endpoint is configured
+  std::optional<KubeState> kube;                   // set when --kubernetes.api is not off
 };
 
 }  // namespace gvisor_exporter

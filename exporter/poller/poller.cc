@@ -40,6 +40,20 @@ void Merge(const std::map<std::string, SourceHealth>& from,
 
 }  // namespace
 
+void ApplyRuntimeClasses(const std::vector<RuntimeClassInfo>& classes, std::vector<PodInfo>* pods) {
+  // Several classes may share a handler; CRI only knows the handler, so the
+  // first by name wins, deterministically.
+  std::map<std::string, std::string> by_handler;
+  for (const RuntimeClassInfo& c : classes) {
+    auto [it, inserted] = by_handler.emplace(c.handler, c.name);
+    if (!inserted && c.name < it->second) it->second = c.name;
+  }
+  for (PodInfo& p : *pods) {
+    auto it = by_handler.find(p.runtime_handler);
+    p.runtime_class = it == by_handler.end() ? "" : it->second;
+  }
+}
+
 Poller::Poller(PollerOptions options, PollerSources sources, SnapshotStore* store,
                ErrorReporter* errors)
     : options_(options), sources_(std::move(sources)), store_(store), errors_(errors) {}
@@ -153,11 +167,22 @@ void Poller::PollOnce() {
     snap->trace_packets = sync.packets;
   }
 
+  if (sources_.runtime_classes) {
+    // Before the pods: the API's classes name this poll's pods already.
+    const auto tk = Clock::now();
+    RuntimeClassSync sync = sources_.runtime_classes->Refresh();
+    snap->sources["kubernetes"] = {sync.success, SecondsSince(tk)};
+    snap->kube = std::move(sync.state);
+  }
+
   if (sources_.pods) {
     // The live sandboxes say which handlers are gVisor.
     const auto tc = Clock::now();
     PodSync sync = sources_.pods->Sync(infos);
     snap->sources["cri"] = {sync.success, SecondsSince(tc)};
+    if (snap->kube && snap->kube->runtime_classes) {
+      ApplyRuntimeClasses(*snap->kube->runtime_classes, &sync.state.pods);
+    }
     std::map<std::string, const PodInfo*> by_id;
     for (const PodInfo& p : sync.state.pods) by_id[p.id] = &p;
     for (auto& s : snap->sandboxes) {

@@ -35,9 +35,14 @@ struct PollerSources {
   std::unique_ptr<UsageSource> cli;  // may be null (fallback disabled)
   std::unique_ptr<HostSource> host;
   std::unique_ptr<NodeSource> node;
-  std::unique_ptr<SyscallSource> syscalls;  // null: syscall statistics off
-  std::unique_ptr<PodSource> pods;          // null: CRI off (--cri.endpoint="")
+  std::unique_ptr<SyscallSource> syscalls;              // null: syscall statistics off
+  std::unique_ptr<PodSource> pods;                      // null: CRI off (--cri.endpoint="")
+  std::unique_ptr<RuntimeClassSource> runtime_classes;  // null: --kubernetes.api=off
 };
+
+// Names each pod's RuntimeClass from the Kubernetes API's list, which then
+// replaces --runtime.classes entirely (a handler no class declares gets "").
+void ApplyRuntimeClasses(const std::vector<RuntimeClassInfo>& classes, std::vector<PodInfo>* pods);
 
 class Poller {
  public:

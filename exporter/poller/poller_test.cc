@@ -192,3 +192,74 @@ TEST(PollerTest, BackgroundThreadPublishesAndStops) {
 
 }  // namespace
 }  // namespace gvisor_exporter
+
+namespace gvisor_exporter {
+namespace {
+
+struct FakePods : PodSource {
+  PodSync Sync(const std::vector<SandboxInfo>&) override {
+    PodSync s;
+    s.state.up = true;
+    PodInfo gvisor, runc;
+    gvisor.id = "a";
+    gvisor.runtime_handler = "runsc";
+    gvisor.runtime_class = "from-flag";
+    runc.id = "r";
+    runc.runtime_handler = "runc";
+    runc.runtime_class = "from-flag-too";
+    s.state.pods = {gvisor, runc};
+    return s;
+  }
+};
+
+struct FakeClasses : RuntimeClassSource {
+  RuntimeClassSync next;
+  int calls = 0;
+  RuntimeClassSync Refresh() override {
+    ++calls;
+    return next;
+  }
+};
+
+TEST(PollerKubeTest, ApiRuntimeClassesReplaceTheFlagMapping) {
+  PollerSources src;
+  auto d = std::make_unique<FakeDiscovery>();
+  d->sandboxes = {Sb("a", 10)};
+  src.discovery = std::move(d);
+  src.control_socket = std::make_unique<FakeUsage>(StatsPath::kControlSocket);
+  src.host = std::make_unique<FakeHost>();
+  src.pods = std::make_unique<FakePods>();
+  auto classes = std::make_unique<FakeClasses>();
+  FakeClasses* fake = classes.get();
+  // Two classes share handler runsc: the first by name names the pod.
+  fake->next.state.up = true;
+  fake->next.state.runtime_classes =
+      std::vector<RuntimeClassInfo>{{"gvisor-b", "runsc", std::nullopt, std::nullopt},
+                                    {"gvisor-a", "runsc", std::nullopt, std::nullopt}};
+  src.runtime_classes = std::move(classes);
+  SnapshotStore store;
+  ErrorReporter errors;
+  Poller poller({}, std::move(src), &store, &errors);
+  poller.PollOnce();
+  auto snap = store.Get();
+  ASSERT_TRUE(snap->kube);
+  EXPECT_TRUE(snap->kube->up);
+  EXPECT_TRUE(snap->sources.at("kubernetes").success);
+  ASSERT_EQ(snap->cri->pods.size(), 2u);
+  EXPECT_EQ(snap->cri->pods[0].runtime_class, "gvisor-a");
+  EXPECT_EQ(snap->cri->pods[1].runtime_class, "");  // no class has handler runc
+  EXPECT_EQ(snap->sandboxes[0].runtime_class, "gvisor-a");
+
+  // The API failing before any list: the flag mapping stays.
+  fake->next = RuntimeClassSync{};
+  fake->next.success = false;
+  poller.PollOnce();
+  snap = store.Get();
+  EXPECT_FALSE(snap->kube->up);
+  EXPECT_FALSE(snap->sources.at("kubernetes").success);
+  EXPECT_EQ(snap->cri->pods[0].runtime_class, "from-flag");
+  EXPECT_EQ(fake->calls, 2);
+}
+
+}  // namespace
+}  // namespace gvisor_exporter

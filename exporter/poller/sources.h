@@ -85,6 +85,21 @@ class PodSource {
   virtual PodSync Sync(const std::vector<SandboxInfo>& live) = 0;
 };
 
+// RuntimeClasses from the Kubernetes API (handler -> class, declared overhead).
+struct RuntimeClassSync {
+  bool success = true;  // false when the last request failed (the state is then !up)
+  KubeState state;
+};
+
+class RuntimeClassSource {
+ public:
+  virtual ~RuntimeClassSource() = default;
+  // Once per poll. Does I/O only when a refresh is due (its own schedule,
+  // much slower than polls), bounded by the source's timeout; otherwise
+  // returns the state of the last refresh at once.
+  virtual RuntimeClassSync Refresh() = 0;
+};
+
 // Identifies a sandbox across polls (a sandbox id is unique within its root).
 inline std::string SandboxKey(const SandboxInfo& s) { return s.root + "\n" + s.id; }
 
