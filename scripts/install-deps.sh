@@ -7,6 +7,7 @@ PKGS=(
   prometheus-cpp-dev libcivetweb-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc  # proto/ at build time
+  libcurl4-openssl-dev openssl  # Kubernetes API client; the e2e test's CA
   clang libclang-rt-14-dev
   runsc busybox-static prometheus
   containerd runc containernetworking-plugins  # private containerd for the CRI e2e test
