@@ -121,10 +121,12 @@ def test_stopped_exporter_never_stalls_the_workload_and_drops_are_counted(
     e = start_exporter(*exporter_args(runsc, workdir, "--syscalls.namespaces=sc-stall"))
     wait_state(e, sid, "active")
     calls = 20000
-    # Alternating runs, best of three each: timing on a shared 2-core VM is
-    # noisy, and the question is the workload's own speed, not the noise.
+    # Alternating runs, best of five each: timing on a shared 2-core VM is
+    # noisy (a CI run once saw all three paused runs of a best-of-3 in a slow
+    # patch), and the question is the workload's own speed, not the noise;
+    # noise only ever adds time, so the minimum is the estimate.
     active, paused = [], []
-    for _ in range(3):
+    for _ in range(5):
         active.append(run_probe(runsc, sid, probe, "getppid", str(calls))["seconds"])
         e.pause()
         try:
@@ -147,8 +149,8 @@ def test_stopped_exporter_never_stalls_the_workload_and_drops_are_counted(
                                syscall="getppid", container="")
     # Every getppid of the paused runs was either counted or dropped (drops
     # also include exit events, hence >=); the active runs were all counted.
-    assert 3 * calls < counted < 6 * calls
-    assert counted - 3 * calls + dropped >= 3 * calls
+    assert 5 * calls < counted < 10 * calls
+    assert counted - 5 * calls + dropped >= 5 * calls
     runsc.delete(sid)
 
 
