@@ -579,28 +579,13 @@ class TomlParser {
     ++pos_;  // '\'
     const char e = Peek();
     ++pos_;
+    // The one-character escapes of TOML basic strings.
+    static constexpr std::string_view kFrom = "btnfr\"\\", kTo = "\b\t\n\f\r\"\\";
+    if (const size_t i = kFrom.find(e); e != '\0' && i != std::string_view::npos) {
+      *out += kTo[i];
+      return Status::Ok();
+    }
     switch (e) {
-      case 'b':
-        *out += '\b';
-        return Status::Ok();
-      case 't':
-        *out += '\t';
-        return Status::Ok();
-      case 'n':
-        *out += '\n';
-        return Status::Ok();
-      case 'f':
-        *out += '\f';
-        return Status::Ok();
-      case 'r':
-        *out += '\r';
-        return Status::Ok();
-      case '"':
-        *out += '"';
-        return Status::Ok();
-      case '\\':
-        *out += '\\';
-        return Status::Ok();
       case 'u':
       case 'U': {
         const size_t n = e == 'u' ? 4 : 8;

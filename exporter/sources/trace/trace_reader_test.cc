@@ -123,19 +123,29 @@ int ConnectSeqpacket(const std::string& path) {
   return fd;
 }
 
-TEST(TraceReader, ListenModeHandshakeThenEvents) {
-  testing::TempDir dir;
+TraceReader::Options ListenAt(const testing::TempDir& dir) {
   TraceReader::Options o;
   o.listen_path = dir.path() + "/sink.sock";
-  TraceReader reader(o);
+  return o;
+}
+
+// Connects as runsc's sink setup does, with a receive timeout for the reply.
+UniqueFd ConnectAsRunsc(const std::string& path) {
+  UniqueFd conn(ConnectSeqpacket(path));
+  timeval tv{5, 0};
+  if (conn.valid()) setsockopt(conn.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  return conn;
+}
+
+TEST(TraceReader, ListenModeHandshakeThenEvents) {
+  testing::TempDir dir;
+  TraceReader reader(ListenAt(dir));
   ASSERT_TRUE(reader.Start().ok());
   // As runsc's setup does: send our handshake, read the consumer's.
-  UniqueFd conn(ConnectSeqpacket(o.listen_path));
+  UniqueFd conn = ConnectAsRunsc(reader.options().listen_path);
   ASSERT_TRUE(conn.valid());
   Send(conn.get(), Fixture("handshake.bin"));
   char buf[64];
-  timeval tv{5, 0};
-  setsockopt(conn.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
   ASSERT_EQ(recv(conn.get(), buf, sizeof(buf), 0), 2);
   EXPECT_EQ(std::string(buf, 2), std::string("\x08\x01", 2));
   Send(conn.get(), Fixture("raw_getppid_enter.bin"));
@@ -150,16 +160,12 @@ TEST(TraceReader, ListenModeHandshakeThenEvents) {
 
 TEST(TraceReader, ListenModeRejectsAGarbledHandshake) {
   testing::TempDir dir;
-  TraceReader::Options o;
-  o.listen_path = dir.path() + "/sink.sock";
-  TraceReader reader(o);
+  TraceReader reader(ListenAt(dir));
   ASSERT_TRUE(reader.Start().ok());
-  UniqueFd conn(ConnectSeqpacket(o.listen_path));
+  UniqueFd conn = ConnectAsRunsc(reader.options().listen_path);
   ASSERT_TRUE(conn.valid());
   Send(conn.get(), "\xff\xff\xff");
   char buf[8];
-  timeval tv{5, 0};
-  setsockopt(conn.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
   EXPECT_EQ(recv(conn.get(), buf, sizeof(buf), 0), 0);  // closed on us
   EXPECT_EQ(reader.packet_counts().malformed, 1u);
 }
