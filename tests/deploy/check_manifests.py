@@ -7,18 +7,21 @@
    kustomize v2.0.3), and all of them render the same objects.
 2. Every rendered object validates against the official schemas, offline
    (validate-k8s.mjs: kubernetes-models 5.1.0 = Kubernetes 1.34 OpenAPI,
-   @kubernetes-models/prometheus-operator 6.0.0 = the prometheus-operator CRDs; JSON
-   schema + strict unknown-field check). Needs `npm ci --prefix tests/deploy`.
-   Kinds without a published schema package (Kyverno's ClusterPolicy) get the
-   structural checks of step 3 instead.
+   @kubernetes-models/prometheus-operator 6.0.0 = the prometheus-operator CRDs,
+   @kubernetes-models/kyverno 2.0.0 = Kyverno's API types, for the ClusterPolicies;
+   JSON schema + strict unknown-field check); an object of a kind without a schema
+   fails. Needs `npm ci --prefix tests/deploy`. Self-test: broken copies of the
+   Kyverno policies (an unknown rule field, a non-string validationFailureAction, an
+   unknown precondition operator) must each be rejected.
 3. Consistency: the DaemonSet's privileges are exactly the documented ones; its flags
    are flags of the exporter (`gvisor-exporter --help`, when a binary is found); its
    runsc root is the shims' root in deploy/containerd; Service, ServiceMonitor and
    PodMonitor select its pods on its port, with job label "gvisor-exporter" (what the
    alerts expect); the rendered PrometheusRule is deploy/prometheus's; namespaced
    objects sit in gvisor-exporter; RBAC is read-only; the RuntimeClasses, the
-   Kyverno policies (fields, namespaces, the defaults they inject = RuntimeClass
-   gvisor), the example Deployment and the benchmark Jobs agree with each other.
+   Kyverno policies (what the schema cannot see: one action per rule, Pods in the
+   sandboxed namespaces, Enforce, the pattern's matches, the defaults they inject =
+   RuntimeClass gvisor), the example Deployment and the benchmark Jobs agree.
 4. The benchmark Jobs' script runs in a real gVisor sandbox (runsc, busybox) at
    SCALE=1 and prints every phase (skipped without root/runsc: say --no-run).
 
@@ -123,20 +126,8 @@ def render_all(root, ks):
 
 
 # ----------------------------------------------------------------------------- 2 schemas
-def validate_schemas(rendered):
-    node_modules = os.environ.get("GVE_DEPLOY_NODE_MODULES", os.path.join(HERE, "node_modules"))
-    if not shutil.which("node"):
-        fail("node not found (Node.js runs the schema validation)")
-        return
-    if not os.path.isdir(os.path.join(node_modules, "kubernetes-models")):
-        fail(f"schema packages missing in {node_modules}: run `npm ci --prefix tests/deploy`")
-        return
-    items, seen = [], set()
-    for rel, objs in rendered.items():
-        for o in objs:
-            if json.dumps(o, sort_keys=True) not in seen:
-                seen.add(json.dumps(o, sort_keys=True))
-                items.append({"source": rel, "object": o})
+def run_validator(items, node_modules):
+    """Runs validate-k8s.mjs on [{"source", "object"}]: (returncode, stdout lines, stderr)."""
     with tempfile.NamedTemporaryFile("w", suffix=".json", prefix="gve-objects-", delete=False) as f:
         json.dump(items, f)
     try:
@@ -144,15 +135,74 @@ def validate_schemas(rendered):
                            text=True, timeout=300, env=dict(os.environ, GVE_DEPLOY_NODE_MODULES=node_modules))
     finally:
         os.unlink(f.name)
-    bad = [line for line in r.stdout.splitlines() if not line.startswith(("valid ", "strict ", "no schema "))]
-    noschema = [line for line in r.stdout.splitlines() if line.startswith("no schema ")]
-    if r.returncode != 0:
-        fail("schema validation:\n" + "\n".join(bad[-40:]) + r.stderr[-2000:])
+    return r.returncode, r.stdout.splitlines(), r.stderr
+
+
+def kyverno_mutants(policies):
+    """Broken copies of the Kyverno policies, each of which the schema check must reject."""
+    out = []
+
+    def mutant(what, policy, change):
+        o = json.loads(json.dumps(policy))
+        change(o)
+        o["metadata"]["name"] = f"selftest-{len(out)}"
+        out.append((what, {"source": f"self-test: {what}", "object": o}))
+    for p in policies:
+        mutant(f"{p['metadata']['name']}: unknown field spec.rules[0].matches", p,
+               lambda o: o["spec"]["rules"][0].__setitem__("matches", o["spec"]["rules"][0]["match"]))
+        mutant(f"{p['metadata']['name']}: validationFailureAction: true", p,
+               lambda o: o["spec"].__setitem__("validationFailureAction", True))
+        if isinstance(p["spec"]["rules"][0].get("preconditions"), dict):
+            def bad_operator(o):
+                conds = o["spec"]["rules"][0]["preconditions"]
+                (conds.get("all") or conds.get("any"))[0]["operator"] = "Equal"
+            mutant(f"{p['metadata']['name']}: precondition operator Equal", p, bad_operator)
+    return out
+
+
+def validate_schemas(rendered):
+    node_modules = os.environ.get("GVE_DEPLOY_NODE_MODULES", os.path.join(HERE, "node_modules"))
+    if not shutil.which("node"):
+        fail("node not found (Node.js runs the schema validation)")
+        return
+    with open(os.path.join(HERE, "package.json")) as f:
+        deps = json.load(f)["dependencies"]
+    packages = [p for p in deps if p == "kubernetes-models" or p.startswith("@kubernetes-models/")]
+    missing = [p for p in packages if not os.path.isdir(os.path.join(node_modules, p))]
+    if missing:
+        fail(f"schema packages {missing} missing in {node_modules}: run `npm ci --prefix tests/deploy`")
+        return
+    items, seen = [], set()
+    for rel, objs in rendered.items():
+        for o in objs:
+            if json.dumps(o, sort_keys=True) not in seen:
+                seen.add(json.dumps(o, sort_keys=True))
+                items.append({"source": rel, "object": o})
+    rc, out, err = run_validator(items, node_modules)
+    bad = [line for line in out if not line.startswith(("valid ", "strict ", "no schema "))]
+    noschema = [line for line in out if line.startswith("no schema ")]
+    if rc != 0:
+        fail("schema validation:\n" + "\n".join(bad[-40:]) + err[-2000:])
+    elif noschema:
+        fail("objects without a schema (map their apiVersion to a package in validate-k8s.mjs):\n"
+             + "\n".join(noschema))
     else:
-        ok(f"schemas (kubernetes-models 5.1.0, @kubernetes-models/prometheus-operator 6.0.0): "
-           f"{bad[-1] if bad else r.stdout.splitlines()[-1]}")
-    for line in noschema:
-        print(f"     {line}  -> structural checks below")
+        ok(f"schemas ({', '.join(f'{p} {deps[p]}' for p in packages)}): {bad[-1] if bad else out[-1]}")
+
+    # Self-test: the Kyverno schema check rejects broken policies.
+    policies = [i["object"] for i in items if i["object"].get("apiVersion", "").startswith("kyverno.io/")]
+    if not policies:
+        return
+    mutants = kyverno_mutants(policies)
+    rc, out, err = run_validator([m for _, m in mutants], node_modules)
+    rejected = [line for line in out if line.startswith(("INVALID ", "NOT STRICT "))]
+    missed = [what for what, _ in mutants if not any(f"self-test: {what}: " in line for line in rejected)]
+    if rc != 1 or missed:
+        fail(f"schema self-test: broken Kyverno policies not rejected (exit {rc}): {missed}\n"
+             + "\n".join(out[-20:]) + err[-1000:])
+    else:
+        ok(f"schema self-test: {len(mutants)} broken copies of the Kyverno policies rejected "
+           f"({'; '.join(what for what, _ in mutants)})")
 
 
 # ----------------------------------------------------------------------------- 3 consistency
@@ -280,12 +330,6 @@ def check_exporter(objs, binary):
     return len(errors) == n0
 
 
-KYVERNO_SPEC = {"background", "validationFailureAction", "rules", "failurePolicy", "webhookTimeoutSeconds",
-                "admission", "validationFailureActionOverrides", "useServerSideApply", "mutateExistingOnPolicyUpdate"}
-KYVERNO_RULE = {"name", "match", "exclude", "preconditions", "mutate", "validate", "context"}
-KYVERNO_RES = {"kinds", "namespaces", "operations", "names", "selector", "namespaceSelector", "annotations"}
-
-
 def check_examples(objs):
     n0 = len(errors)
     rcs = {o["metadata"]["name"]: o for o in objs if o["kind"] == "RuntimeClass"}
@@ -307,22 +351,25 @@ def check_examples(objs):
     if len(enforce) != 1 or len(mutate) != 1:
         fail(f"expected one validating and one mutating ClusterPolicy: {sorted(policies)}")
         return False
+    # Fields and types are the schema's (step 2); here what it cannot see.
     for p in policies.values():
-        if p["apiVersion"] != "kyverno.io/v1" or set(p["spec"]) - KYVERNO_SPEC:
-            fail(f"ClusterPolicy {p['metadata']['name']}: apiVersion/spec keys {sorted(p['spec'])}")
+        if p["apiVersion"] != "kyverno.io/v1":
+            fail(f"ClusterPolicy {p['metadata']['name']}: apiVersion {p['apiVersion']} (kyverno.io/v1 expected)")
         for r in p["spec"]["rules"]:
-            if set(r) - KYVERNO_RULE or not r.get("name") or ("mutate" in r) == ("validate" in r):
-                fail(f"ClusterPolicy {p['metadata']['name']}: rule keys {sorted(r)}")
+            if sum(a in r for a in ("mutate", "validate", "generate", "verifyImages")) != 1 or \
+                    ("mutate" in r) == ("validate" in r):
+                fail(f"ClusterPolicy {p['metadata']['name']}: rule {r.get('name')} must either mutate or validate")
             for block in r["match"].get("any", []) + r["match"].get("all", []):
-                res = block["resources"]
-                if set(res) - KYVERNO_RES or res.get("kinds") != ["Pod"] or \
-                        set(res.get("namespaces", [])) != SANDBOXED_NAMESPACES:
-                    fail(f"ClusterPolicy {p['metadata']['name']}: match {res}")
+                res = block.get("resources", {})
+                if res.get("kinds") != ["Pod"] or set(res.get("namespaces", [])) != SANDBOXED_NAMESPACES:
+                    fail(f"ClusterPolicy {p['metadata']['name']}: match {block}")
             if not (r["match"].get("any") or r["match"].get("all")):
                 fail(f"ClusterPolicy {p['metadata']['name']}: empty match")
     (vrule,) = [r for r in enforce[0]["spec"]["rules"] if "validate" in r]
-    if enforce[0]["spec"].get("validationFailureAction") != "Enforce":
-        fail("validating ClusterPolicy must Enforce")
+    # The rule's failureAction (Kyverno >= 1.13) overrides the deprecated spec-wide one; the default is Audit.
+    action = vrule["validate"].get("failureAction") or enforce[0]["spec"].get("validationFailureAction") or "Audit"
+    if str(action).lower() != "enforce":
+        fail(f"validating ClusterPolicy must Enforce (failure action {action})")
     pattern = vrule["validate"]["pattern"]["spec"]["runtimeClassName"]
     if not all(fnmatch.fnmatchcase(n, pattern) for n in rcs) or fnmatch.fnmatchcase("runc", pattern) \
             or fnmatch.fnmatchcase("", pattern):
@@ -354,7 +401,8 @@ def check_examples(objs):
             [c["command"] for c in jobs["bench-gvisor"]["containers"]]:
         fail("benchmark Jobs: bench-runc (no RuntimeClass) and bench-gvisor (gvisor) running the same command")
     if len(errors) == n0:
-        ok("examples: RuntimeClasses, Kyverno policies (fields, namespaces, injected defaults = RuntimeClass gvisor), "
+        ok("examples: RuntimeClasses, Kyverno policies (Pods in the sandboxed namespaces, Enforce, pattern, "
+           "injected defaults = RuntimeClass gvisor), "
            "Deployment and benchmark Jobs agree")
     return len(errors) == n0
 

@@ -8,15 +8,20 @@
 // Schemas come from npm packages pinned in package.json / package-lock.json:
 // - kubernetes-models 5.1.0: models of every built-in API (Kubernetes 1.34 OpenAPI);
 // - @kubernetes-models/prometheus-operator 6.0.0: ServiceMonitor, PodMonitor,
-//   PrometheusRule, ... from the prometheus-operator CRDs' openAPIV3Schema.
+//   PrometheusRule, ... from the prometheus-operator CRDs' openAPIV3Schema;
+// - @kubernetes-models/kyverno 2.0.0: ClusterPolicy, Policy, ... (kyverno.io/v1, v2, ...,
+//   policies.kyverno.io, reports) generated from Kyverno's Go API types and their
+//   kubebuilder markers (enums such as validationFailureAction are in the JSON schema;
+//   the TypeScript types only say string). Free-form fields (validate.pattern,
+//   mutate.patchStrategicMerge, a rule's preconditions) are untyped JSON there;
+//   preconditions in the {any, all} form are checked below as AnyAllConditions.
 // Two checks per object:
 // 1. model.validate(): the JSON schema (types, required fields, enums, formats);
 // 2. strict: the object as a TypeScript literal of the model's interface, compiled
 //    with `tsc --noEmit`: an unknown or misspelled field is an excess-property error
 //    (the JSON schemas above allow additional properties, like the API server's
 //    non-strict mode; kubectl's strict field validation does not).
-// Kinds without a model (e.g. Kyverno's ClusterPolicy) are reported as "no schema"
-// and left to check_manifests.py's structural checks.
+// Kinds without a model are reported as "no schema" (check_manifests.py fails on them).
 // Exit 0: all valid; 1: an error; 2: usage.
 import fs from "node:fs";
 import os from "node:os";
@@ -34,10 +39,17 @@ if (process.argv.length !== 3) {
 }
 const items = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
 
-// apiVersion -> [package, subpath prefix]
+// API groups of @kubernetes-models/kyverno (its package.json "exports").
+const KYVERNO_GROUPS = ["kyverno.io", "policies.kyverno.io", "reports.kyverno.io", "json.kyverno.io",
+  "wgpolicyk8s.io", "openreports.io"];
+
+// apiVersion -> module specifier of its models (an index.js exporting one class per kind)
 function modelModule(apiVersion) {
   if (apiVersion.startsWith("monitoring.coreos.com/")) {
     return `@kubernetes-models/prometheus-operator/${apiVersion}`;
+  }
+  if (KYVERNO_GROUPS.includes(apiVersion.split("/")[0]) && apiVersion.includes("/")) {
+    return `@kubernetes-models/kyverno/${apiVersion}`;
   }
   if (!apiVersion.includes("/")) return `kubernetes-models/${apiVersion}`; // core: v1
   const group = apiVersion.split("/")[0];
@@ -56,28 +68,48 @@ function resolveModule(spec) {
   }
 }
 
+// A Kyverno rule's preconditions are free-form JSON in the API (apiextensions JSON: the
+// object form {any, all} or a legacy list of conditions), so the models leave them
+// unchecked; the object form is checked here as the AnyAllConditions it is decoded to.
+function freeFormParts(object, what) {
+  const parts = [];
+  if (!["kyverno.io/v1", "kyverno.io/v2beta1"].includes(object.apiVersion) ||
+      !["ClusterPolicy", "Policy"].includes(object.kind)) return parts;
+  for (const [j, rule] of (Array.isArray(object.spec?.rules) ? object.spec.rules : []).entries()) {
+    const pre = rule?.preconditions;
+    if (pre && typeof pre === "object" && !Array.isArray(pre)) {
+      parts.push({ what: `${what} spec.rules[${j}].preconditions`, kind: "AnyAllConditions", data: pre });
+    }
+  }
+  return parts;
+}
+
 let failed = 0;
-const strict = []; // [index, typeImport, interfaceName]
-for (const [i, { source, object }] of items.entries()) {
+let modelled = 0;
+let parts = 0;
+const strict = []; // [data, typeImport, interfaceName, what]
+for (const { source, object } of items) {
   const what = `${source}: ${object.kind} ${object.metadata?.namespace ? object.metadata.namespace + "/" : ""}${object.metadata?.name}`;
   const spec = object.apiVersion && modelModule(object.apiVersion);
   const file = spec && resolveModule(spec);
-  let Cls = null;
-  if (file) {
-    const mod = await import(pathToFileURL(file).href);
-    Cls = mod[object.kind];
-  }
-  if (!Cls) {
+  const mod = file ? await import(pathToFileURL(file).href) : {};
+  const model = (kind) => (Object.hasOwn(mod, kind) ? mod[kind] : null);
+  if (!model(object.kind)) {
     console.log(`no schema  ${what} (${object.apiVersion}: no model in the pinned packages)`);
     continue;
   }
-  try {
-    new Cls(object).validate();
-    console.log(`valid      ${what}`);
-    strict.push([i, `${spec}/${object.kind}`, `I${object.kind}`, what]);
-  } catch (e) {
-    failed++;
-    console.log(`INVALID    ${what}\n           ${String(e.message).split("\n").join("\n           ")}`);
+  modelled++;
+  const extra = freeFormParts(object, what);
+  parts += extra.length;
+  for (const { what: w, kind, data } of [{ what, kind: object.kind, data: object }, ...extra]) {
+    try {
+      new (model(kind))(data).validate();
+      console.log(`valid      ${w}`);
+      strict.push([data, `${spec}/${kind}`, `I${kind}`, w]);
+    } catch (e) {
+      failed++;
+      console.log(`INVALID    ${w}\n           ${String(e.message).split("\n").join("\n           ")}`);
+    }
   }
 }
 
@@ -87,15 +119,15 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gve-k8s-validate-"));
 try {
   fs.symlinkSync(NODE_MODULES, path.join(dir, "node_modules"));
   const lines = [];
-  const owner = []; // line number (0-based) -> item index
+  const owner = []; // line number (0-based) -> index in strict
   const emit = (text, idx) => {
     for (const l of text.split("\n")) {
       lines.push(l);
       owner.push(idx);
     }
   };
-  strict.forEach(([i, typeImport, iface], n) => emit(`import type { ${iface} as T${n} } from "${typeImport}";`, i));
-  strict.forEach(([i], n) => emit(`export const o${n}: T${n} = ${JSON.stringify(items[i].object, null, 2)};`, i));
+  strict.forEach(([, typeImport, iface], n) => emit(`import type { ${iface} as T${n} } from "${typeImport}";`, n));
+  strict.forEach(([data], n) => emit(`export const o${n}: T${n} = ${JSON.stringify(data, null, 2)};`, n));
   const src = path.join(dir, "objects.ts");
   fs.writeFileSync(src, lines.join("\n") + "\n");
   const program = ts.createProgram([src], {
@@ -117,8 +149,8 @@ try {
     if (!byItem.has(idx)) byItem.set(idx, []);
     byItem.get(idx).push(msg.split("\n")[0] + where);
   }
-  for (const [i, , , what] of strict) {
-    const errs = byItem.get(i);
+  for (const [n, [, , , what]] of strict.entries()) {
+    const errs = byItem.get(n);
     if (errs) {
       failed++;
       console.log(`NOT STRICT ${what}\n           ${errs.join("\n           ")}`);
@@ -133,5 +165,6 @@ try {
 } finally {
   fs.rmSync(dir, { recursive: true, force: true });
 }
-console.log(`validate-k8s: ${failed ? "FAILED" : "passed"}: ${items.length} objects, ${strict.length} with a schema, ${failed} failing`);
+console.log(`validate-k8s: ${failed ? "FAILED" : "passed"}: ${items.length} objects, ${modelled} with a schema ` +
+  `(+ ${parts} free-form parts), ${failed} failing`);
 process.exit(failed ? 1 : 0);
