@@ -14,9 +14,15 @@ runs every query on a real Prometheus scraping the exporter on real sandboxes.
 Conventions: CPU is in cores (CPU seconds per second, unit "short", "(cores)" in
 the title); rates use $__rate_interval; per-sandbox selectors carry instance,
 namespace and pod (+ sandbox_id / container where the view has those variables).
-RuntimeClass: gvisor_sandbox_info carries runtime_class (from the CRI mapping;
-"" when CRI is off); the node overview's `runtimeclass` variable filters the
-RuntimeClass panels, which join per-sandbox series to it on (instance, sandbox_id).
+RuntimeClass: only gvisor_sandbox_info carries runtime_class (from the CRI mapping:
+the pod's runtime handler through --runtime.classes or the Kubernetes API; ""
+when CRI is off). Every dashboard has a `runtimeclass` variable (after instance;
+namespace, pod and sandbox are listed from gvisor_sandbox_info filtered by it),
+and every per-sandbox series is restricted to it with
+`and on (instance, sandbox_id) gvisor_sandbox_info{..., runtime_class=~"$runtimeclass"}`
+(in_rc()); its "All" value .* also matches "", so nodes without CRI show
+everything. The RuntimeClass panels group by it with `* on (instance, sandbox_id)
+group_left (runtime_class)`. Node-level series (NODE) are not filtered.
 """
 import argparse
 import json
@@ -33,10 +39,32 @@ POD = 'instance=~"$instance", namespace=~"$namespace", pod=~"$pod"'
 SANDBOX = POD + ', sandbox_id=~"$sandbox"'
 CONTAINER = POD + ', container=~"$container"'
 RI = "$__rate_interval"
+RC = 'runtime_class=~"$runtimeclass"'
+RC_INFO = f"gvisor_sandbox_info{{{POD}, {RC}}}"   # the selected pods of the selected RuntimeClass
 
 
-def rate(metric, sel):
-    return f"rate({metric}{{{sel}}}[{RI}])"
+def in_rc(vector):
+    """Restricts a per-sandbox instant vector (with instance and sandbox_id) to the
+    sandboxes of the selected RuntimeClass; keeps its labels. `and` binds looser
+    than comparisons and arithmetic, so `x == 1` may be passed; use the result as
+    a whole expression or inside parentheses."""
+    return f"{vector} and on (instance, sandbox_id) {RC_INFO}"
+
+
+def sel(metric, s, cmp=""):
+    """metric{s} (+ a comparison such as " == 1") restricted to the selected RuntimeClass."""
+    return in_rc(f"{metric}{{{s}}}{cmp}")
+
+
+def rate(metric, s):
+    """rate(metric{s}[$__rate_interval]) of per-sandbox series, restricted to the
+    selected RuntimeClass (node-level series: node_rate)."""
+    return in_rc(f"rate({metric}{{{s}}}[{RI}])")
+
+
+def node_rate(metric):
+    """rate() of a node-level series (no sandbox_id): not filtered by RuntimeClass."""
+    return f"rate({metric}{{{NODE}}}[{RI}])"
 
 
 class Builder:
@@ -156,13 +184,15 @@ def variables(*names):
             "includeAll": False, "label": "Data source", "multi": False,
             "name": "datasource", "options": [], "query": "prometheus", "refresh": 1, "regex": "",
             "skipUrlSync": False, "type": "datasource"}]
+    # Each one filtered by the ones before it (instance, runtimeclass, namespace, pod).
     q = {
         "instance": ("Node (instance)", "label_values(gvisor_exporter_build_info, instance)"),
-        "namespace": ("Namespace", 'label_values(gvisor_sandbox_info{instance=~"$instance"}, namespace)'),
-        "pod": ("Pod", 'label_values(gvisor_sandbox_info{instance=~"$instance", namespace=~"$namespace"}, pod)'),
-        "sandbox": ("Sandbox", "label_values(gvisor_sandbox_info{" + POD + "}, sandbox_id)"),
-        "container": ("Container", "label_values(gvisor_container_info{" + POD + "}, container)"),
         "runtimeclass": ("RuntimeClass", 'label_values(gvisor_sandbox_info{instance=~"$instance"}, runtime_class)'),
+        "namespace": ("Namespace", f'label_values(gvisor_sandbox_info{{instance=~"$instance", {RC}}}, namespace)'),
+        "pod": ("Pod", f'label_values(gvisor_sandbox_info{{instance=~"$instance", {RC}, namespace=~"$namespace"}}, pod)'),
+        "sandbox": ("Sandbox", f"label_values({RC_INFO}, sandbox_id)"),
+        # gvisor_container_info has no runtime_class; $pod is already filtered by it.
+        "container": ("Container", "label_values(gvisor_container_info{" + POD + "}, container)"),
     }
     for n in names:
         out.append(variable_query(n, *q[n]))
@@ -211,10 +241,10 @@ def node_overview():
             "short", [f"sum(gvisor_sandboxes{{{NODE}}})"], w=4, h=4)
     b.panel("stat", "Memory overhead (total)",
             "gVisor's memory overhead of the selected pods: host PSS of sentry, gofers and stubs minus in-sandbox memory.",
-            "bytes", [f"sum(gvisor_sandbox_memory_overhead_bytes{{{POD}}})"], w=5, h=4)
+            "bytes", [f"sum({sel('gvisor_sandbox_memory_overhead_bytes', POD)})"], w=5, h=4)
     b.panel("stat", "Host memory of sandboxes (PSS)",
             "Sum of PSS over every host process of the selected sandboxes.",
-            "bytes", [f"sum(gvisor_sandbox_host_memory_pss_bytes{{{POD}}})"], w=5, h=4)
+            "bytes", [f"sum({sel('gvisor_sandbox_host_memory_pss_bytes', POD)})"], w=5, h=4)
     b.panel("stat", "CPU overhead (cores)",
             "Host CPU of the selected sandboxes' cgroups minus the CPU their applications used inside the sandbox.",
             "short", [cpu_overhead("instance", POD).replace("sum by (instance) ", "sum ")], w=5, h=4)
@@ -228,19 +258,18 @@ def node_overview():
             w=8, custom=stacked())
     b.panel("timeseries", "Sandboxes per platform",
             "Sandboxes by runsc platform (ptrace, systrap, kvm).",
-            "short", [{"expr": f"count by (platform) (gvisor_sandbox_platform_info{{{POD}}})", "legend": "{{platform}}"}],
+            "short", [{"expr": f"count by (platform) ({sel('gvisor_sandbox_platform_info', POD)})", "legend": "{{platform}}"}],
             w=8, custom=stacked())
-    rc_info = f'gvisor_sandbox_info{{{POD}, runtime_class=~"$runtimeclass"}}'
     b.panel("timeseries", "Sandboxes per RuntimeClass",
             "Running sandboxes by the RuntimeClass of their pod (from the CRI runtime handler and --runtime.classes; "
             "empty when the exporter has no CRI endpoint).",
-            "short", [{"expr": f"count by (runtime_class) ({rc_info})", "legend": "{{runtime_class}}"}],
+            "short", [{"expr": f"count by (runtime_class) ({RC_INFO})", "legend": "{{runtime_class}}"}],
             w=8, custom=stacked())
     b.panel("timeseries", "Memory overhead per RuntimeClass",
             "Sum of the pods' memory overhead (host PSS minus in-sandbox memory) by RuntimeClass; compare with the "
             "RuntimeClass's declared overhead.podFixed times its pod count.",
             "bytes", [{"expr": f"sum by (runtime_class) (gvisor_sandbox_memory_overhead_bytes{{{POD}}}\n"
-                               f"  * on (instance, sandbox_id) group_left (runtime_class) {rc_info})",
+                               f"  * on (instance, sandbox_id) group_left (runtime_class) {RC_INFO})",
                        "legend": "{{runtime_class}}"}], w=8)
     b.panel("stat", "Unsandboxed pods in sandboxed namespaces",
             "Ready pods in the exporter's --policy.sandboxed-namespaces that do not run under gVisor (from the CRI "
@@ -251,34 +280,34 @@ def node_overview():
     b.panel("bargauge", "Sandboxes per network mode and stats path",
             "Sandboxes by network mode (none/host/sandbox) and by the path that served their in-sandbox stats at the last poll "
             "(control_socket is the cheap one; cli is the fallback; none means no stats).",
-            "short", [{"expr": f"count by (network) (gvisor_sandbox_platform_info{{{POD}}})", "legend": "network {{network}}"},
-                      {"expr": f"count by (path) (gvisor_sandbox_stats_path_info{{{POD}}} == 1)", "legend": "stats via {{path}}"}],
+            "short", [{"expr": f"count by (network) ({sel('gvisor_sandbox_platform_info', POD)})", "legend": "network {{network}}"},
+                      {"expr": f"count by (path) ({sel('gvisor_sandbox_stats_path_info', POD, ' == 1')})", "legend": "stats via {{path}}"}],
             w=8)
 
     b.row("Memory overhead")
     b.panel("timeseries", "Node memory: host vs in-sandbox",
             "Per node: host PSS of all sandboxes, what the sentries account inside them, and the overhead (PSS-based and cgroup-based).",
             "bytes", [
-                {"expr": f"sum by (instance) (gvisor_sandbox_host_memory_pss_bytes{{{POD}}})", "legend": "{{instance}} host PSS"},
-                {"expr": f"sum by (instance) (gvisor_sandbox_memory_total_bytes{{{POD}}})", "legend": "{{instance}} in-sandbox"},
-                {"expr": f"sum by (instance) (gvisor_sandbox_memory_overhead_bytes{{{POD}}})", "legend": "{{instance}} overhead (PSS)"},
-                {"expr": f"sum by (instance) (gvisor_sandbox_memory_overhead_cgroup_bytes{{{POD}}})",
+                {"expr": f"sum by (instance) ({sel('gvisor_sandbox_host_memory_pss_bytes', POD)})", "legend": "{{instance}} host PSS"},
+                {"expr": f"sum by (instance) ({sel('gvisor_sandbox_memory_total_bytes', POD)})", "legend": "{{instance}} in-sandbox"},
+                {"expr": f"sum by (instance) ({sel('gvisor_sandbox_memory_overhead_bytes', POD)})", "legend": "{{instance}} overhead (PSS)"},
+                {"expr": f"sum by (instance) ({sel('gvisor_sandbox_memory_overhead_cgroup_bytes', POD)})",
                  "legend": "{{instance}} overhead (cgroup)"}])
     b.panel("timeseries", "Memory overhead per pod",
             "gVisor's memory overhead of each pod (host PSS minus in-sandbox memory). An idle sandbox needs about 15-20 MiB.",
-            "bytes", [{"expr": f"sum by (namespace, pod) (gvisor_sandbox_memory_overhead_bytes{{{POD}}})",
+            "bytes", [{"expr": f"sum by (namespace, pod) ({sel('gvisor_sandbox_memory_overhead_bytes', POD)})",
                        "legend": "{{namespace}}/{{pod}}"}])
     b.panel("bargauge", "Top 10 pods by memory overhead", "Pods with the largest gVisor memory overhead now.",
-            "bytes", [{"expr": f"topk(10, sum by (namespace, pod) (gvisor_sandbox_memory_overhead_bytes{{{POD}}}))",
+            "bytes", [{"expr": f"topk(10, sum by (namespace, pod) ({sel('gvisor_sandbox_memory_overhead_bytes', POD)}))",
                        "legend": "{{namespace}}/{{pod}}"}], w=8)
     b.panel("bargauge", "Memory overhead per namespace", "Sum of the pods' memory overhead per namespace.",
-            "bytes", [{"expr": f"sum by (namespace) (gvisor_sandbox_memory_overhead_bytes{{{POD}}})",
+            "bytes", [{"expr": f"sum by (namespace) ({sel('gvisor_sandbox_memory_overhead_bytes', POD)})",
                        "legend": "{{namespace}}"}], w=8)
     b.panel("table", "Pods by overhead", "Every selected pod: memory overhead, host PSS and in-sandbox memory (now).",
             "bytes", [
-                {"expr": f"sum by (namespace, pod) (gvisor_sandbox_memory_overhead_bytes{{{POD}}})"},
-                {"expr": f"sum by (namespace, pod) (gvisor_sandbox_host_memory_pss_bytes{{{POD}}})"},
-                {"expr": f"sum by (namespace, pod) (gvisor_sandbox_memory_total_bytes{{{POD}}})"}],
+                {"expr": f"sum by (namespace, pod) ({sel('gvisor_sandbox_memory_overhead_bytes', POD)})"},
+                {"expr": f"sum by (namespace, pod) ({sel('gvisor_sandbox_host_memory_pss_bytes', POD)})"},
+                {"expr": f"sum by (namespace, pod) ({sel('gvisor_sandbox_memory_total_bytes', POD)})"}],
             w=8, transformations=[{"id": "merge", "options": {}}] + hide_columns() + [
                 {"id": "organize", "options": {"renameByName": {"Value #A": "overhead", "Value #B": "host PSS",
                                                                 "Value #C": "in-sandbox"}}},
@@ -326,14 +355,14 @@ def node_overview():
                  "legend": "{{instance}} whole poll"}])
     b.panel("timeseries", "Errors by source and reason",
             "Errors met while reading sources. not_found is routine (a sandbox went away mid-poll); others have runbooks.",
-            "cps", [{"expr": f"sum by (instance, source, reason) ({rate('gvisor_exporter_errors_total', NODE)})",
+            "cps", [{"expr": f"sum by (instance, source, reason) ({node_rate('gvisor_exporter_errors_total')})",
                      "legend": "{{instance}} {{source}}/{{reason}}"}], w=8)
     b.panel("timeseries", "Snapshot age", "Seconds since the served snapshot was taken; alert GVisorExporterSnapshotStale at 60 s.",
             "s", [{"expr": f"max by (instance) (gvisor_exporter_snapshot_age_seconds{{{NODE}}})", "legend": "{{instance}}"}],
             w=8)
     b.panel("timeseries", "Polls and suppressed log lines", "Polls completed per second, and error log lines dropped by the rate limit.",
-            "cps", [{"expr": f"sum by (instance) ({rate('gvisor_exporter_polls_total', NODE)})", "legend": "{{instance}} polls"},
-                    {"expr": f"sum by (instance) ({rate('gvisor_exporter_log_messages_suppressed_total', NODE)})",
+            "cps", [{"expr": f"sum by (instance) ({node_rate('gvisor_exporter_polls_total')})", "legend": "{{instance}} polls"},
+                    {"expr": f"sum by (instance) ({node_rate('gvisor_exporter_log_messages_suppressed_total')})",
                      "legend": "{{instance}} suppressed log lines"}], w=8)
     b.panel("table", "Exporter and runsc versions, KVM",
             "Exporter build, the runsc binary it found (version empty: runsc missing), and whether /dev/kvm is usable.",
@@ -345,7 +374,7 @@ def node_overview():
     return dashboard("gvisor-node-overview", "gVisor / Node overview",
                      "gVisor sandboxes on the selected nodes: counts by root and platform, memory and CPU overhead, "
                      "top pods, exporter health. Data: gvisor-exporter.",
-                     b.panels, variables("instance", "namespace", "pod", "runtimeclass"))
+                     b.panels, variables("instance", "runtimeclass", "namespace", "pod"))
 
 
 # --------------------------------------------------------------------------- pod / sandbox view
@@ -355,47 +384,49 @@ def pod_view():
     by = "namespace, pod"
     b.row("Sandbox")
     b.panel("stat", "In-sandbox memory", "Memory the sentry accounts to the application (runsc usage Total).", "bytes",
-            [f"sum(gvisor_sandbox_memory_total_bytes{{{S}}})"], w=4, h=4)
+            [f"sum({sel('gvisor_sandbox_memory_total_bytes', S)})"], w=4, h=4)
     b.panel("stat", "Host memory (PSS)", "PSS of the sandbox's sentry, gofers and stubs.", "bytes",
-            [f"sum(gvisor_sandbox_host_memory_pss_bytes{{{S}}})"], w=4, h=4)
+            [f"sum({sel('gvisor_sandbox_host_memory_pss_bytes', S)})"], w=4, h=4)
     b.panel("stat", "Memory overhead", "Host PSS minus in-sandbox memory.", "bytes",
-            [f"sum(gvisor_sandbox_memory_overhead_bytes{{{S}}})"], w=4, h=4)
+            [f"sum({sel('gvisor_sandbox_memory_overhead_bytes', S)})"], w=4, h=4)
     b.panel("stat", "Host cgroup memory", "Memory charged to the sandbox's host cgroup (what the kernel charges the pod).", "bytes",
-            [f"sum(gvisor_sandbox_cgroup_memory_usage_bytes{{{S}}})"], w=4, h=4)
+            [f"sum({sel('gvisor_sandbox_cgroup_memory_usage_bytes', S)})"], w=4, h=4)
     b.panel("stat", "Tasks in sandbox", "Threads running inside the sandbox, as counted by the sentry.", "short",
-            [f"sum(gvisor_sandbox_pids{{{S}}})"], w=4, h=4)
+            [f"sum({sel('gvisor_sandbox_pids', S)})"], w=4, h=4)
     b.panel("stat", "Poll time", "Wall time the exporter spent reading this sandbox at its last poll.", "s",
-            [f"max(gvisor_sandbox_poll_duration_seconds{{{S}}})"], w=4, h=4)
+            [f"max({sel('gvisor_sandbox_poll_duration_seconds', S)})"], w=4, h=4)
     b.panel("table", "Platform and configuration",
-            "How the sandbox runs (from the sentry command line or runsc metadata) and which path served its stats.",
-            "none", [{"expr": f"gvisor_sandbox_platform_info{{{S}}}"},
-                     {"expr": f"gvisor_sandbox_stats_path_info{{{S}}} == 1"}],
-            w=24, h=5, transformations=[{"id": "merge", "options": {}}] + hide_columns("Value #A", "Value #B"))
+            "How the sandbox runs (from the sentry command line or runsc metadata), which path served its stats, and "
+            "its pod's RuntimeClass and runtime handler (from CRI; empty without a CRI endpoint).",
+            "none", [{"expr": sel('gvisor_sandbox_platform_info', S)},
+                     {"expr": sel('gvisor_sandbox_stats_path_info', S, ' == 1')},
+                     {"expr": f"gvisor_sandbox_info{{{S}, {RC}}}"}],
+            w=24, h=5, transformations=[{"id": "merge", "options": {}}] + hide_columns("Value #A", "Value #B", "Value #C"))
     b.panel("table", "Containers", "Containers of the sandbox (the pause container has container=\"\").", "none",
-            [{"expr": f"gvisor_container_info{{{S}}}"}], w=24, h=5, transformations=hide_columns("Value"))
+            [{"expr": sel('gvisor_container_info', S)}], w=24, h=5, transformations=hide_columns("Value"))
 
     b.row("Memory")
     b.panel("timeseries", "In-sandbox vs host memory",
             "What the sentry accounts inside the sandbox, against the host's view: PSS of its processes, the host cgroup's "
             "usage and working set. The gap is gVisor's overhead.",
             "bytes", [
-                {"expr": f"sum by ({by}) (gvisor_sandbox_memory_total_bytes{{{S}}})", "legend": "{{pod}} in-sandbox"},
-                {"expr": f"sum by ({by}) (gvisor_sandbox_host_memory_pss_bytes{{{S}}})", "legend": "{{pod}} host PSS"},
-                {"expr": f"sum by ({by}) (gvisor_sandbox_cgroup_memory_usage_bytes{{{S}}})", "legend": "{{pod}} host cgroup usage"},
-                {"expr": f"sum by ({by}) (gvisor_sandbox_cgroup_memory_working_set_bytes{{{S}}})",
+                {"expr": f"sum by ({by}) ({sel('gvisor_sandbox_memory_total_bytes', S)})", "legend": "{{pod}} in-sandbox"},
+                {"expr": f"sum by ({by}) ({sel('gvisor_sandbox_host_memory_pss_bytes', S)})", "legend": "{{pod}} host PSS"},
+                {"expr": f"sum by ({by}) ({sel('gvisor_sandbox_cgroup_memory_usage_bytes', S)})", "legend": "{{pod}} host cgroup usage"},
+                {"expr": f"sum by ({by}) ({sel('gvisor_sandbox_cgroup_memory_working_set_bytes', S)})",
                  "legend": "{{pod}} host cgroup working set"}])
     b.panel("timeseries", "In-sandbox memory by category",
             "The sentry's memory categories (they add up to the in-sandbox total). Needs --collector.memory.full (default).",
-            "bytes", [{"expr": f"sum by (category) (gvisor_sandbox_memory_bytes{{{S}}})", "legend": "{{category}}"}],
+            "bytes", [{"expr": f"sum by (category) ({sel('gvisor_sandbox_memory_bytes', S)})", "legend": "{{category}}"}],
             custom=stacked())
     b.panel("timeseries", "Host PSS by role", "PSS of the sandbox's host processes: sentry, gofers, platform stubs, helpers.",
-            "bytes", [{"expr": f"sum by (role) (gvisor_sandbox_host_memory_pss_bytes{{{S}}})", "legend": "{{role}}"}],
+            "bytes", [{"expr": f"sum by (role) ({sel('gvisor_sandbox_host_memory_pss_bytes', S)})", "legend": "{{role}}"}],
             w=8, custom=stacked())
     b.panel("timeseries", "Host RSS by role", "RSS of the host processes by role (double counts shared pages; prefer PSS).",
-            "bytes", [{"expr": f"sum by (role) (gvisor_sandbox_host_memory_rss_bytes{{{S}}})", "legend": "{{role}}"}], w=8)
+            "bytes", [{"expr": f"sum by (role) ({sel('gvisor_sandbox_host_memory_rss_bytes', S)})", "legend": "{{role}}"}], w=8)
     b.panel("timeseries", "Host cgroup memory.stat",
             "Selected memory.stat entries of the sandbox's host cgroup. Application memory lives in a memfd: it shows as shmem.",
-            "bytes", [{"expr": f"sum by (type) (gvisor_sandbox_cgroup_memory_stat_bytes{{{S}}})", "legend": "{{type}}"}], w=8)
+            "bytes", [{"expr": f"sum by (type) ({sel('gvisor_sandbox_cgroup_memory_stat_bytes', S)})", "legend": "{{type}}"}], w=8)
 
     b.row("CPU")
     b.panel("timeseries", "CPU: in-sandbox vs host vs cgroup (cores)",
@@ -418,8 +449,8 @@ def pod_view():
 
     b.row("Overhead over time")
     b.panel("timeseries", "Memory overhead", "Host memory minus in-sandbox memory, measured with PSS and with the host cgroup.",
-            "bytes", [{"expr": f"sum by ({by}) (gvisor_sandbox_memory_overhead_bytes{{{S}}})", "legend": "{{pod}} (PSS)"},
-                      {"expr": f"sum by ({by}) (gvisor_sandbox_memory_overhead_cgroup_bytes{{{S}}})", "legend": "{{pod}} (cgroup)"}],
+            "bytes", [{"expr": f"sum by ({by}) ({sel('gvisor_sandbox_memory_overhead_bytes', S)})", "legend": "{{pod}} (PSS)"},
+                      {"expr": f"sum by ({by}) ({sel('gvisor_sandbox_memory_overhead_cgroup_bytes', S)})", "legend": "{{pod}} (cgroup)"}],
             w=8)
     b.panel("timeseries", "CPU overhead (cores)", "Host cgroup CPU minus in-sandbox CPU.",
             "short", [{"expr": cpu_overhead(by, S), "legend": "{{pod}}"}], w=8)
@@ -430,9 +461,9 @@ def pod_view():
 
     b.row("Host processes")
     b.panel("timeseries", "Host processes by role", "Sentry, gofers (one per container), platform stubs and short-lived helpers.",
-            "short", [{"expr": f"sum by (role) (gvisor_sandbox_host_processes{{{S}}})", "legend": "{{role}}"}], w=6)
+            "short", [{"expr": f"sum by (role) ({sel('gvisor_sandbox_host_processes', S)})", "legend": "{{role}}"}], w=6)
     b.panel("timeseries", "Host threads by role", "Threads of the sandbox's host processes.",
-            "short", [{"expr": f"sum by (role) (gvisor_sandbox_host_threads{{{S}}})", "legend": "{{role}}"}], w=6)
+            "short", [{"expr": f"sum by (role) ({sel('gvisor_sandbox_host_threads', S)})", "legend": "{{role}}"}], w=6)
     b.panel("timeseries", "Context switches", "Context switches per second of the host processes by role and type. "
             "On ptrace, about one voluntary switch per application syscall on each side.",
             "cps", [{"expr": f"sum by (role, type) ({rate('gvisor_sandbox_host_context_switches_total', S)})",
@@ -443,7 +474,7 @@ def pod_view():
     return dashboard("gvisor-sandbox", "gVisor / Pod (sandbox)",
                      "One gVisor sandbox (pod) in depth: in-sandbox vs host memory and CPU, memory categories, PSS by role, "
                      "overhead over time, host processes, context switches, page faults. Data: gvisor-exporter.",
-                     b.panels, variables("instance", "namespace", "pod", "sandbox"))
+                     b.panels, variables("instance", "runtimeclass", "namespace", "pod", "sandbox"))
 
 
 # --------------------------------------------------------------------------- syscalls
@@ -455,17 +486,19 @@ def syscalls():
     unimpl = "gvisor_container_syscalls_unimplemented_total"
     drops = "gvisor_sandbox_syscall_events_dropped_total"
     state = "gvisor_sandbox_syscall_session_state"
+    unimpl_range = in_rc(f"increase({unimpl}{{{C}}}[$__range])")
+    active = sel(state, POD + ', state="active"', " == 1")
     b.row("Overview")
     b.panel("stat", "Syscalls", "System calls per second of the selected containers (counted from trace-session enter events).",
             "ops", [f"sum({rate(calls, C)})"], w=5, h=4)
     b.panel("stat", "Failing syscalls", "System calls per second that returned an error.", "ops",
             [f"sum({rate(errs, C)})"], w=5, h=4)
     b.panel("stat", "Unimplemented syscalls in range", "Calls of system calls gVisor does not implement, over the time range.",
-            "short", [f"sum(increase({unimpl}{{{C}}}[$__range]))"], w=5, h=4)
+            "short", [f"sum({unimpl_range})"], w=5, h=4)
     b.panel("stat", "Dropped trace events", "Trace events the sandboxes dropped per second (the consumer was too slow). "
             "Counts are then too low.", "cps", [f"sum({rate(drops, POD)})"], w=5, h=4)
     b.panel("stat", "Sandboxes with an active session", "Sandboxes whose syscall statistics come from the exporter's trace session.",
-            "short", [f'count({state}{{{POD}, state="active"}} == 1)'], w=4, h=4)
+            "short", [f"count({active})"], w=4, h=4)
 
     b.row("Top syscalls")
     b.panel("bargauge", "Top 15 syscalls", "Most frequent system calls now.", "ops",
@@ -490,7 +523,7 @@ def syscalls():
     b.panel("table", "Unimplemented syscalls hit (time range)",
             "Which containers called system calls gVisor does not implement, and how often, over the time range. "
             "Such calls fail with ENOSYS inside the sandbox; the application may behave differently than on runc.",
-            "short", [{"expr": f"sum by (namespace, pod, container, syscall) (increase({unimpl}{{{C}}}[$__range]))"}],
+            "short", [{"expr": f"sum by (namespace, pod, container, syscall) ({unimpl_range})"}],
             w=12, transformations=hide_columns())
     b.panel("timeseries", "Unimplemented syscalls over time", "Calls per second of unimplemented system calls.", "ops",
             [{"expr": f"sum by (syscall) ({rate(unimpl, C)})", "legend": "{{syscall}}"}], w=12)
@@ -499,15 +532,15 @@ def syscalls():
     b.panel("table", "Trace session per sandbox",
             "State of each sandbox's syscall trace session: active (the exporter's), foreign (another consumer's session "
             "exists; the exporter does not displace it), error.",
-            "none", [{"expr": f"{state}{{{POD}}} == 1"}], w=12, transformations=hide_columns("Value"))
+            "none", [{"expr": sel(state, POD, " == 1")}], w=12, transformations=hide_columns("Value"))
     b.panel("timeseries", "Sessions by state", "Sandboxes per trace-session state.", "short",
-            [{"expr": f"count by (state) ({state}{{{POD}}} == 1)", "legend": "{{state}}"}], w=6, custom=stacked())
+            [{"expr": f"count by (state) ({sel(state, POD, ' == 1')})", "legend": "{{state}}"}], w=6, custom=stacked())
     b.panel("timeseries", "Dropped trace events per pod", "Events dropped per second by each sandbox's sink.", "cps",
             [{"expr": f"sum by (namespace, pod) ({rate(drops, POD)})", "legend": "{{namespace}}/{{pod}}"}], w=6)
     return dashboard("gvisor-syscalls", "gVisor / Syscalls",
                      "Per-container system call statistics from gVisor trace sessions (opt-in per pod or namespace): top "
                      "syscalls, errors, unimplemented syscalls, dropped events. Data: gvisor-exporter.",
-                     b.panels, variables("instance", "namespace", "pod", "container"))
+                     b.panels, variables("instance", "runtimeclass", "namespace", "pod", "container"))
 
 
 DASHBOARDS = {

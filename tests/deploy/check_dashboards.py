@@ -4,7 +4,11 @@
 For every dashboards/*.json:
 * it is what dashboards/make-dashboards.py generates (run it after editing);
 * current schema (schemaVersion >= 36), a unique uid, a `datasource` variable of
-  type datasource/prometheus, and instance, namespace and pod variables;
+  type datasource/prometheus, and instance, runtimeclass, namespace and pod
+  variables;
+* RuntimeClass: the namespace, pod (and sandbox) variable queries are filtered by
+  $runtimeclass, and every target that selects pods ($pod) uses $runtimeclass too
+  (per-sandbox series joined to gvisor_sandbox_info's runtime_class);
 * panel ids are unique (rows' nested panels included), panels fit the 24-column
   grid and do not overlap;
 * every panel with targets has a unit (fieldConfig.defaults.unit);
@@ -47,7 +51,9 @@ SYSCALL_METRICS = {
     "gvisor_sandbox_syscall_session_state",
 }
 DS = {"type": "prometheus", "uid": "${datasource}"}
-REQUIRED_VARS = ("datasource", "instance", "namespace", "pod")
+REQUIRED_VARS = ("datasource", "instance", "runtimeclass", "namespace", "pod")
+# Variables listed from gvisor_sandbox_info, which must be narrowed to the RuntimeClass.
+RC_FILTERED_VARS = ("namespace", "pod", "sandbox")
 
 # Values used to substitute Grafana variables where a concrete expression is needed.
 GRAFANA_BUILTINS = {"__rate_interval": "10s", "__interval": "2s", "__range": "5m", "__range_s": "300",
@@ -78,6 +84,11 @@ def substitute(expr, values=None):
         return values.get(name, ".*")
     return re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::[^}]*)?\}|\[\[([A-Za-z_][A-Za-z0-9_]*)\]\]|\$([A-Za-z_][A-Za-z0-9_]*)",
                   one, expr)
+
+
+def uses_var(expr, name):
+    """Whether a Grafana expression references template variable `name` ($x, ${x}, ${x:fmt}, [[x]])."""
+    return re.search(r"\$\{%s(?::[^}]*)?\}|\[\[%s\]\]|\$%s(?![A-Za-z0-9_])" % ((re.escape(name),) * 3), expr) is not None
 
 
 def metric_names(expr):
@@ -183,12 +194,16 @@ def check_dashboard(path, allowed, errors):
         unknown = metric_names(expr) - allowed
         if unknown:
             err(f"{label}: metrics not in METRICS.md / syscall list / recording rules: {sorted(unknown)}")
+        if uses_var(expr, "pod") and not uses_var(expr, "runtimeclass"):
+            err(f"{label}: selects pods ($pod) but ignores $runtimeclass")
     for v, q in variable_queries(dash):
         if v.get("datasource") != DS:
             err(f"variable {v.get('name')}: datasource {v.get('datasource')} is not {DS}")
         unknown = metric_names(q or "") - allowed
         if unknown or not q:
             err(f"variable {v.get('name')}: query {q!r} reads unknown metrics {sorted(unknown)}")
+        if v.get("name") in RC_FILTERED_VARS and not uses_var(q or "", "runtimeclass"):
+            err(f"variable {v.get('name')}: query {q!r} is not filtered by $runtimeclass")
 
     # Any other datasource reference anywhere (besides Grafana's built-in annotation).
     builtin = {"type": "grafana", "uid": "-- Grafana --"}
