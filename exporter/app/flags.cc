@@ -20,7 +20,10 @@ StatusOr<std::chrono::milliseconds> ParseDuration(const std::string& s) {
     size_t j = i;
     while (j < s.size() && ((s[j] >= '0' && s[j] <= '9') || s[j] == '.')) ++j;
     if (j == i) return InvalidError("bad duration: " + s);
-    const double v = std::stod(s.substr(i, j - i));
+    const std::string number = s.substr(i, j - i);
+    char* end = nullptr;
+    const double v = std::strtod(number.c_str(), &end);  // no exceptions on ".", "1.2.3"
+    if (end != number.c_str() + number.size()) return InvalidError("bad duration: " + s);
     size_t k = j;
     while (k < s.size() && s[k] >= 'a' && s[k] <= 'z') ++k;
     const std::string unit = s.substr(j, k - j);
@@ -169,6 +172,13 @@ StatusOr<Flags> ParseFlags(const std::vector<std::string>& args) {
       {"runsc.path", str(&f.runsc_path)},
       {"runsc.cli-timeout", dur(&f.cli_timeout)},
       {"control.timeout", dur(&f.control_timeout)},
+      {"collector.host.pss-max-age",
+       [&](const std::string& v) {  // 0 allowed: re-read every poll
+         auto d = ParseDuration(v);
+         if (!d.ok()) return d.status();
+         f.pss_max_age = *d;
+         return Status::Ok();
+       }},
       {"poll.interval", dur(&f.poll_interval)},
       {"poll.concurrency",
        [&](const std::string& v) {
@@ -316,10 +326,14 @@ Per-node Prometheus exporter for gVisor (runsc) sandboxes.
                                  default on); off: only Total, Mapped and Unknown
   --[no-]collector.host           host cost of each sandbox: its processes (smaps_rollup, stat,
                                  per-thread status) and cgroup, and the overhead (default on)
+  --collector.host.pss-max-age=30s
+                                 re-read a process's smaps_rollup (PSS; a walk of all its pages)
+                                 when this old or when its RSS moved by more than 1/64; 0s: every
+                                 poll
   --path.procfs=/proc  --path.cgroupfs=/sys/fs/cgroup  --path.devfs=/dev
 
 Syscall statistics (gVisor runtime monitoring; opt-in, each traced syscall costs the sandbox
-~25-40 us on ptrace):
+~6 us on ptrace):
   --syscalls.all                 trace every sandbox
   --syscalls.namespaces=NS,...   trace sandboxes of pods in these namespaces (repeatable)
                                  (pods opt in or out with annotation gvisor-exporter.io/syscalls:

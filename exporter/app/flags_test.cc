@@ -45,6 +45,15 @@ TEST(FlagsTest, RejectsBadInputWithAMessage) {
   EXPECT_FALSE(ParseFlags({"--version=maybe"}).ok());
   EXPECT_FALSE(ParseDuration("5x").ok());
   EXPECT_FALSE(ParseDuration("s").ok());
+  EXPECT_FALSE(ParseDuration(".s").ok());  // strtod finds no number: an error, not an exception
+  EXPECT_FALSE(ParseDuration("1.2.3s").ok());
+  EXPECT_FALSE(ParseFlags({"--collector.host.pss-max-age=soon"}).ok());
+}
+
+TEST(FlagsTest, PssMaxAgeDefaultsTo30sAndAcceptsZero) {
+  EXPECT_EQ(ParseFlags({})->pss_max_age, std::chrono::seconds(30));
+  EXPECT_EQ(ParseFlags({"--collector.host.pss-max-age=0s"})->pss_max_age.count(), 0);
+  EXPECT_EQ(ParseFlags({"--collector.host.pss-max-age=2m"})->pss_max_age, std::chrono::minutes(2));
 }
 
 }  // namespace

@@ -103,6 +103,7 @@ PollerSources MakeRealSources(const Flags& flags, ErrorReporter* errors) {
 
   HostReaderOptions host;
   host.proc.proc_root = flags.procfs;
+  host.proc.pss_max_age = flags.pss_max_age;
   host.cgroup_root = flags.cgroupfs;
   host.runsc_version = version;
   s.host = std::make_unique<HostReaderSource>(std::move(host), errors);

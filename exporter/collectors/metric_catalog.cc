@@ -88,14 +88,14 @@ const MetricDef kHostProcesses{
 const MetricDef kHostPss{
     "gvisor_sandbox_host_memory_pss_bytes",
     MetricType::Gauge,
-    "Proportional set size (smaps_rollup Pss) of the sandbox's host processes by role.",
+    "Proportional set size (smaps_rollup Pss) of the sandbox's host processes by role; re-read "
+    "when the RSS moves or --collector.host.pss-max-age passes.",
     {SB, "role"},
     "Host cost"};
 const MetricDef kHostRss{"gvisor_sandbox_host_memory_rss_bytes",
                          MetricType::Gauge,
-                         "Resident set size (smaps_rollup Rss) of the sandbox's host processes by "
-                         "role; sums double count "
-                         "shared pages, prefer PSS.",
+                         "Resident set size (/proc stat or smaps_rollup) of the sandbox's host "
+                         "processes by role; sums double count shared pages, prefer PSS.",
                          {SB, "role"},
                          "Host cost"};
 const MetricDef kHostCpu{

@@ -47,6 +47,30 @@ ProcReader::ProcReader(std::string proc_root)
 ProcReader::ProcReader(ProcReaderOptions options) : options_(std::move(options)) {
   const int64_t hz = ::sysconf(_SC_CLK_TCK);
   ticks_per_second_ = hz > 0 ? static_cast<double>(hz) : 100.0;
+  const int64_t page = ::sysconf(_SC_PAGESIZE);
+  page_size_ = page > 0 ? static_cast<uint64_t>(page) : 4096;
+  if (options_.pss_max_age.count() > 0) {
+    pss_cache_ = std::make_shared<PssCache>(options_.pss_max_age, options_.pss_rss_tolerance);
+  }
+}
+
+StatusOr<SmapsRollup> ProcReader::Rollup(int proc_dir_fd, int64_t pid, const ProcStat& st) const {
+  const auto now = PssCache::Clock::now();
+  const bool cacheable = pss_cache_ != nullptr && st.rss_pages.has_value();
+  const uint64_t stat_rss = st.rss_pages.value_or(0) * page_size_;
+  if (cacheable) {
+    if (std::optional<SmapsRollup> hit = pss_cache_->Lookup(pid, st.starttime, stat_rss, now)) {
+      hit->rss = stat_rss;  // the current RSS; PSS is the cached one
+      return *hit;
+    }
+  }
+  StatusOr<std::string> text = host_io::ReadAt(proc_dir_fd, "smaps_rollup", kMaxSmapsRollupBytes);
+  if (!text.ok()) return text.status();
+  // A process whose mm is gone (exiting) reads as an empty file.
+  if (text->empty()) return NotFoundError("process " + std::to_string(pid) + " exiting");
+  StatusOr<SmapsRollup> rollup = ParseSmapsRollup(*text);
+  if (rollup.ok() && cacheable) pss_cache_->Store(pid, st.starttime, stat_rss, *rollup, now);
+  return rollup;
 }
 
 StatusOr<ProcStat> ProcReader::ReadStat(int64_t pid) const {
@@ -105,11 +129,7 @@ StatusOr<HostProcess> ProcReader::Read(int64_t pid, ProcessRole role,
     return NotFoundError("pid " + std::to_string(pid) + " was reused");
   }
 
-  StatusOr<std::string> smaps_text = host_io::ReadAt(fd, "smaps_rollup", kMaxSmapsRollupBytes);
-  if (!smaps_text.ok()) return smaps_text.status();
-  // A process whose mm is gone (exiting) reads as an empty file.
-  if (smaps_text->empty()) return NotFoundError("process " + std::to_string(pid) + " exiting");
-  StatusOr<SmapsRollup> smaps = ParseSmapsRollup(*smaps_text);
+  StatusOr<SmapsRollup> smaps = Rollup(fd, pid, *st);
   if (!smaps.ok()) return smaps.status();
 
   uint64_t nonvol = 0;

@@ -14,8 +14,10 @@
 // skips it silently.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -25,6 +27,7 @@
 #include "exporter/common/status.h"
 #include "exporter/model/sandbox.h"
 #include "exporter/sources/host/procfs.h"
+#include "exporter/sources/host/pss_cache.h"
 
 namespace gvisor_exporter {
 
@@ -37,6 +40,11 @@ struct ProcReaderOptions {
   // drop when a thread exits (a counter reset to Prometheus). false: report
   // the leader's counts only (one read instead of one per thread).
   bool sum_thread_ctxt_switches = true;
+  // smaps_rollup (PSS) of a process is re-read when it is this old, or when
+  // its RSS moved by more than pss_rss_tolerance since (see PssCache). 0:
+  // re-read on every Read().
+  std::chrono::milliseconds pss_max_age{0};
+  double pss_rss_tolerance = 1.0 / 64;
   size_t max_threads = 4096;      // threads summed per process
   size_t max_descendants = 4096;  // stub processes per sandbox
   int max_depth = 8;              // stub generations below the sentry
@@ -50,13 +58,15 @@ struct ProcessRef {
   bool operator==(const ProcessRef&) const = default;
 };
 
-// Stateless apart from its options: safe to share between threads.
+// Stateless apart from its options and the PSS cache (which locks): safe to
+// share between threads.
 class ProcReader {
  public:
   explicit ProcReader(std::string proc_root = "/proc");
   explicit ProcReader(ProcReaderOptions options);
 
-  // Reads stat, smaps_rollup and the per-thread status files of one process.
+  // Reads stat, smaps_rollup (or its cached rollup, see pss_max_age; RSS then
+  // comes from stat) and the per-thread status files of one process.
   // When expected_start_time != 0 and the process's start time differs, the
   // pid was reused: kNotFound. Zombies are kNotFound too.
   StatusOr<HostProcess> Read(int64_t pid, ProcessRole role, uint64_t expected_start_time = 0) const;
@@ -91,8 +101,13 @@ class ProcReader {
   void AddDescendants(int64_t sentry, std::vector<ProcessRef>* out,
                       std::unordered_set<int64_t>* seen) const;
 
+  // smaps_rollup of a live process incarnation: cached or read.
+  StatusOr<SmapsRollup> Rollup(int proc_dir_fd, int64_t pid, const ProcStat& st) const;
+
   ProcReaderOptions options_;
   double ticks_per_second_;
+  uint64_t page_size_;
+  std::shared_ptr<PssCache> pss_cache_;  // null when pss_max_age is 0
 };
 
 }  // namespace gvisor_exporter

@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
+
 #include "exporter/sources/host/test_util.h"
 
 namespace gvisor_exporter {
@@ -110,6 +112,39 @@ TEST(ProcReaderTest, GoferPidThatIsNotAGoferIsSkipped) {
   std::vector<ProcessRef> refs = ProcReader(TestData("proc_ptrace")).FindSandboxProcesses(sb);
   ASSERT_EQ(refs.size(), 4u);
   EXPECT_EQ(refs[1], Ref(8699, ProcessRole::kStub));  // found as a descendant instead
+}
+
+// With pss_max_age, the sentry's smaps_rollup is read once and reused until
+// its stat RSS moves by more than the tolerance; RSS itself is always fresh.
+TEST(ProcReaderTest, PssIsReusedUntilRssMoves) {
+  TempDir tmp;
+  tmp.CopyTree(TestData("proc_ptrace"), "proc");
+  ProcReaderOptions opt;
+  opt.proc_root = tmp.path() + "/proc";
+  opt.pss_max_age = std::chrono::hours(1);
+  ProcReader cached(opt);
+  ProcReader uncached(tmp.path() + "/proc");
+  const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  ASSERT_EQ(cached.Read(8680, ProcessRole::kSentry, 42368)->pss_bytes, 7343u * 1024);
+
+  const std::string rollup = testing::ReadFile(tmp.path() + "/proc/8680/smaps_rollup");
+  std::string changed = rollup;
+  changed.replace(changed.find("7343 kB"), 7, "9999 kB");
+  tmp.Write("proc/8680/smaps_rollup", changed);
+  StatusOr<HostProcess> p = cached.Read(8680, ProcessRole::kSentry, 42368);
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(p->pss_bytes, 7343u * 1024);  // the cached rollup
+  EXPECT_EQ(p->rss_bytes, 6235u * page);  // stat's RSS (6235 pages)
+  EXPECT_EQ(uncached.Read(8680, ProcessRole::kSentry, 42368)->pss_bytes, 9999u * 1024);
+
+  // RSS moves by ~3% (> 1/64): the rollup is read again.
+  std::string stat = testing::ReadFile(tmp.path() + "/proc/8680/stat");
+  stat.replace(stat.find(" 6235 "), 6, " 6435 ");
+  tmp.Write("proc/8680/stat", stat);
+  p = cached.Read(8680, ProcessRole::kSentry, 42368);
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(p->pss_bytes, 9999u * 1024);
+  EXPECT_EQ(p->rss_bytes, 25240u * 1024);  // smaps_rollup's, read with it
 }
 
 TEST(ProcReaderTest, VanishedProcessesAreSkippedQuietly) {

@@ -12,7 +12,8 @@ namespace {
 
 // Field numbers (1-based, proc(5)) of the fields after comm that we keep.
 constexpr size_t kFieldState = 3, kFieldPpid = 4, kFieldMinflt = 10, kFieldMajflt = 12,
-                 kFieldUtime = 14, kFieldStime = 15, kFieldNumThreads = 20, kFieldStartTime = 22;
+                 kFieldUtime = 14, kFieldStime = 15, kFieldNumThreads = 20, kFieldStartTime = 22,
+                 kFieldRss = 24;
 
 bool ParseInt64(std::string_view s, int64_t* out) {
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
@@ -89,7 +90,7 @@ StatusOr<ProcStat> ParseProcStat(std::string_view text) {
   if (rest.empty() || rest.front() != ' ') return ParseError("stat: truncated after comm");
   rest.remove_prefix(1);
   // fields[i] is field number i + kFieldState.
-  const std::vector<std::string_view> f = SplitFields(rest, kFieldStartTime - kFieldState + 1);
+  const std::vector<std::string_view> f = SplitFields(rest, kFieldRss - kFieldState + 1);
   if (f.size() < kFieldStartTime - kFieldState + 1) return ParseError("stat: truncated");
   auto field = [&](size_t n) { return f[n - kFieldState]; };
   if (field(kFieldState).size() != 1) return ParseError("stat: bad state");
@@ -102,6 +103,11 @@ StatusOr<ProcStat> ParseProcStat(std::string_view text) {
       ParseUint64(field(kFieldStartTime), &st.starttime);
   // ParseUint64 tolerates surrounding whitespace; an empty field means two
   // adjacent spaces, i.e. not the kernel's format.
+  if (f.size() > kFieldRss - kFieldState) {
+    uint64_t pages = 0;
+    ok = ok && ParseUint64(field(kFieldRss), &pages);
+    st.rss_pages = pages;
+  }
   for (std::string_view v : f) ok = ok && !v.empty();
   if (!ok) return ParseError("stat: malformed field");
   return st;

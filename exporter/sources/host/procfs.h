@@ -27,6 +27,9 @@ struct ProcStat {
   uint64_t stime = 0;        // 15
   uint64_t num_threads = 0;  // 20
   uint64_t starttime = 0;    // 22, ticks since boot: identifies a pid incarnation
+  // 24, resident pages: the kernel's counters (no page walk, unlike
+  // smaps_rollup). Unset when the line ends before it.
+  std::optional<uint64_t> rss_pages;
 };
 
 // Parses /proc/<pid>/stat. comm may contain spaces, '(' and ')' (it is chosen

@@ -30,6 +30,7 @@ void ExpectProcStat(std::string_view text, const ProcStat& want) {
   EXPECT_EQ(st->stime, want.stime);
   EXPECT_EQ(st->num_threads, want.num_threads);
   EXPECT_EQ(st->starttime, want.starttime);
+  EXPECT_EQ(st->rss_pages, want.rss_pages);
 }
 
 TEST(ParseProcStatTest, RealSentry) {
@@ -42,7 +43,21 @@ TEST(ParseProcStatTest, RealSentry) {
                                                               .utime = 3,
                                                               .stime = 3,
                                                               .num_threads = 14,
-                                                              .starttime = 42368});
+                                                              .starttime = 42368,
+                                                              .rss_pages = 6235});
+}
+
+TEST(ParseProcStatTest, RssIsOptionalButNotMalformed) {
+  std::string line = "8680 (exe) S";
+  for (int field = 4; field <= 22; ++field) line += " " + std::to_string(field);
+  StatusOr<ProcStat> st = ParseProcStat(line + "\n");
+  ASSERT_TRUE(st.ok()) << st.status().ToString();
+  EXPECT_EQ(st->starttime, 22u);
+  EXPECT_FALSE(st->rss_pages.has_value());
+  st = ParseProcStat(line + " 23 77 25\n");
+  ASSERT_TRUE(st.ok()) << st.status().ToString();
+  EXPECT_EQ(st->rss_pages, 77u);
+  EXPECT_EQ(ParseProcStat(line + " 23 -7 25\n").status().reason(), Reason::kParse);
 }
 
 TEST(ParseProcStatTest, RealStubIsTraced) {
@@ -52,6 +67,7 @@ TEST(ParseProcStatTest, RealStubIsTraced) {
   EXPECT_EQ(st->ppid, 8699);
   EXPECT_EQ(st->minflt, 39u);
   EXPECT_EQ(st->num_threads, 3u);
+  EXPECT_EQ(st->rss_pages, 317u);
 }
 
 TEST(ParseProcStatTest, CommWithParenthesesAndSpaces) {
@@ -66,7 +82,8 @@ TEST(ParseProcStatTest, CommWithParenthesesAndSpaces) {
                   .utime = 13,
                   .stime = 14,
                   .num_threads = 5,
-                  .starttime = 999});
+                  .starttime = 999,
+                  .rss_pages = 0});
 }
 
 TEST(ParseProcStatTest, RejectsTruncatedAndGarbled) {
