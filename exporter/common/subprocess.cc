@@ -57,6 +57,11 @@ class Child {
 
   void KillAndReap() {
     if (reaped_) return;
+    // The child leads its own process group (see Spawn): whatever it started
+    // and left running (a wrapper script's runsc, `timeout`, `sudo`) dies with
+    // it instead of being orphaned once per call. Not reaped yet, so the pid
+    // and the group id cannot have been reused.
+    kill(-pid_, SIGKILL);
     kill(pid_, SIGKILL);
     int st = 0;
     pid_t r;
@@ -106,7 +111,11 @@ StatusOr<pid_t> Spawn(const std::vector<std::string>& argv, int out_fd, int err_
   sigfillset(&all);
   posix_spawnattr_setsigmask(&attr, &none);
   posix_spawnattr_setsigdefault(&attr, &all);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  // A process group of its own, so that a kill at the deadline reaches its
+  // descendants too (Child::KillAndReap).
+  posix_spawnattr_setpgroup(&attr, 0);
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
 
   std::vector<char*> cargv;
   cargv.reserve(argv.size() + 1);

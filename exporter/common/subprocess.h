@@ -7,6 +7,10 @@
 // default signal dispositions and an empty signal mask. A grandchild that keeps
 // the pipes open (`runsc run --detach` does) cannot stall the caller: once the
 // child itself has exited we drain for a short grace period and stop.
+// The child leads a process group of its own: when it is killed (deadline,
+// output limit) the whole group is, so a process it started (a wrapper
+// script's runsc) does not outlive the call; descendants of a child that
+// exited by itself are left alone (`runsc run --detach`).
 #pragma once
 
 #include <chrono>
@@ -35,7 +39,8 @@ inline constexpr std::chrono::milliseconds kSubprocessExitGrace{50};
 // Runs argv[0] (searched in PATH when it has no '/') with argv, no shell.
 // Returns the result for any exit code; fails with
 //   kNotFound / kPermission when the program cannot be executed,
-//   kTimeout when it ran longer than `timeout` (it is SIGKILLed and reaped),
+//   kTimeout when it ran longer than `timeout` (its process group is SIGKILLed
+//            and the child reaped),
 //   kTooLarge when stdout or stderr exceeded `max_output_bytes` (killed too),
 //   kInvalid on an empty argv.
 // The child is always reaped before this returns.

@@ -161,6 +161,34 @@ TEST(RunCommandTest, GrandchildHoldingThePipesDoesNotStallTheCaller) {
   EXPECT_TRUE(NoChildren());
 }
 
+// A wrapper that hangs in a process it started (a shell script running runsc
+// without exec): the kill at the deadline must reach that process too, or
+// every poll of a hung sandbox would orphan one more.
+TEST(RunCommandTest, HangingGrandchildIsKilledWithTheChild) {
+  char path[] = "/tmp/gve-subprocess-XXXXXX";
+  const int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  close(fd);
+  auto r = Sh(std::string("sleep 30 & echo $! >") + path + "; wait", milliseconds(300));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().reason(), Reason::kTimeout);
+  pid_t grandchild = 0;
+  std::ifstream(path) >> grandchild;
+  unlink(path);
+  ASSERT_GT(grandchild, 1);
+  // Reparented and killed: gone once its new parent reaps it (or a zombie meanwhile).
+  bool gone = false;
+  for (int i = 0; i < 200 && !gone; ++i) {
+    std::ifstream stat("/proc/" + std::to_string(grandchild) + "/stat");
+    std::string line;
+    gone = !std::getline(stat, line) || line.find(") Z ") != std::string::npos;
+    if (!gone) usleep(10000);
+  }
+  if (!gone) kill(grandchild, SIGKILL);  // by its pid: do not leave it behind
+  EXPECT_TRUE(gone) << "grandchild " << grandchild << " survived the kill at the deadline";
+  EXPECT_TRUE(NoChildren());
+}
+
 TEST(RunCommandTest, NoFdLeaksIntoTheChildOrTheParent) {
   // An fd opened without O_CLOEXEC, as another thread might.
   int raw = open("/dev/null", O_RDONLY);

@@ -233,7 +233,11 @@ class Exporter:
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self.log,
                                      stderr=subprocess.STDOUT)
         self.url = f"http://127.0.0.1:{self.port}"
-        self.wait_ready()
+        try:
+            self.wait_ready()
+        except BaseException:
+            self.stop()  # the caller never gets this object to stop it
+            raise
 
     def get(self, path, timeout=5):
         if self.netns:  # loopback of another network namespace: reach it with curl inside it
