@@ -1,5 +1,6 @@
 #include "exporter/app/run.h"
 
+#include <malloc.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
@@ -76,7 +77,14 @@ int RunExporter(int argc, char** argv) {
   poll_options.cli_fallback = flags->cli_fallback;
   poll_options.host = flags->host;
   auto collector = std::make_shared<SnapshotCollector>(&store, &errors);
-  poll_options.after_publish = [collector] { collector->Prepare(); };
+  poll_options.after_publish = [collector] {
+    collector->Prepare();
+    // Rendering builds ~4x the text's size in temporaries (label maps,
+    // families) and frees them; glibc keeps freed memory in its arenas, which
+    // at 200 sandboxes was ~27 MiB of RSS holding nothing. Give it back once
+    // per poll (measured: <= 7 ms at 500 sandboxes with syscall statistics).
+    malloc_trim(0);
+  };
   Poller poller(poll_options, MakeRealSources(*flags, &errors), &store, &errors);
 
   const auto interval = flags->poll_interval;
