@@ -8,6 +8,7 @@ PKGS=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc  # proto/ at build time
   libcurl4-openssl-dev openssl  # Kubernetes API client; the e2e test's CA
+  zlib1g-dev  # gzip of /metrics
   clang libclang-rt-14-dev
   runsc busybox-static prometheus
   containerd runc containernetworking-plugins  # private containerd for the CRI e2e test

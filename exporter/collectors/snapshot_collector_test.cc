@@ -7,9 +7,11 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "exporter/collectors/family_builder.h"
 #include "exporter/collectors/metric_catalog.h"
+#include "exporter/collectors/testing_gzip.h"
 #include "exporter/collectors/testing_snapshot.h"
 
 namespace gvisor_exporter {
@@ -187,6 +189,138 @@ TEST(SnapshotCollectorTest, CachedExpositionEqualsAFreshRenderAndFollowsNewSnaps
   c.AppendExposition(&with_error);
   EXPECT_THAT(with_error,
               HasSubstr(R"(gvisor_exporter_errors_total{source="cgroup",reason="io"} 1)"));
+}
+
+}  // namespace
+}  // namespace gvisor_exporter
+
+namespace gvisor_exporter {
+namespace {
+
+std::string Join(const BodyPieces& pieces) {
+  std::string out;
+  for (const auto& p : pieces) out += *p;
+  return out;
+}
+
+std::string Parts(const SnapshotCollector& c, bool gzip) {
+  BodyPieces pieces;
+  c.ExpositionParts(gzip, &pieces);
+  return Join(pieces);
+}
+
+std::string Gunzip(const std::string& body) {
+  std::string out, why;
+  EXPECT_TRUE(GunzipOneMember(body, &out, &why)) << why;
+  return out;
+}
+
+// A snapshot from the future: its age renders as 0 at any time, so two
+// expositions of it are byte-for-byte equal.
+std::shared_ptr<NodeSnapshot> TimelessSnapshot(uint64_t poll, const std::string& pod = "web-0") {
+  auto n = std::make_shared<NodeSnapshot>(MakeTestSnapshot());
+  n->timestamp_seconds = 1e12;
+  n->poll_count = poll;
+  n->sandboxes[0].info.pod_name = pod;
+  return n;
+}
+
+TEST(SnapshotCollectorGzipTest, GzipExpositionInflatesToTheIdentityOne) {
+  SnapshotStore store;
+  ErrorReporter errors;
+  errors.Report("cli", TimeoutError("x"), "s");
+  SnapshotCollector c(&store, &errors);
+  store.Publish(TimelessSnapshot(1));
+  const std::string identity = Parts(c, false);
+  EXPECT_THAT(identity, HasSubstr(R"(pod="web-0")"));
+  EXPECT_THAT(identity, HasSubstr("gvisor_exporter_snapshot_age_seconds 0\n"));
+  std::string copied;
+  c.AppendExposition(&copied);
+  EXPECT_EQ(identity, copied);
+  EXPECT_EQ(Gunzip(Parts(c, true)), identity);
+}
+
+TEST(SnapshotCollectorGzipTest, TheCachedTextIsSharedNotCopied) {
+  SnapshotStore store;
+  ErrorReporter errors;
+  SnapshotCollector c(&store, &errors);
+  store.Publish(TimelessSnapshot(1));
+  c.Prepare();
+  BodyPieces a, b, ga, gb;
+  c.ExpositionParts(false, &a);
+  c.ExpositionParts(false, &b);
+  ASSERT_EQ(a.size(), 2u);  // the snapshot's text, the health
+  EXPECT_EQ(a[0].get(), b[0].get());
+  c.ExpositionParts(true, &ga);
+  c.ExpositionParts(true, &gb);
+  ASSERT_EQ(ga.size(), 3u);  // header, the snapshot's compressed text, the health + trailer
+  EXPECT_EQ(ga[1].get(), gb[1].get());
+}
+
+TEST(SnapshotCollectorGzipTest, CompressesOncePerSnapshotAndInPrepareOnlyAfterAGzipScrape) {
+  SnapshotStore store;
+  ErrorReporter errors;
+  SnapshotCollector c(&store, &errors);
+  store.Publish(TimelessSnapshot(1));
+  c.Prepare();
+  Parts(c, false);
+  EXPECT_EQ(c.compressions(), 0u) << "nobody asked for gzip yet";
+  const std::string first = Gunzip(Parts(c, true));  // the first gzip scrape compresses
+  EXPECT_EQ(c.compressions(), 1u);
+  Parts(c, true);
+  c.Prepare();
+  EXPECT_EQ(c.compressions(), 1u) << "once per snapshot";
+  EXPECT_THAT(first, HasSubstr(R"(pod="web-0")"));
+
+  // A new snapshot: Prepare compresses it now, and a gzip scrape serves it,
+  // not the old snapshot's compressed text.
+  store.Publish(TimelessSnapshot(2, "web-1"));
+  c.Prepare();
+  EXPECT_EQ(c.compressions(), 2u);
+  const std::string second = Gunzip(Parts(c, true));
+  EXPECT_EQ(c.compressions(), 2u);
+  EXPECT_THAT(second, HasSubstr(R"(pod="web-1")"));
+  EXPECT_THAT(second, Not(HasSubstr(R"(pod="web-0")")));
+  EXPECT_EQ(second, Parts(c, false));
+
+  // Without Prepare (a scrape before the poller's after_publish ran).
+  store.Publish(TimelessSnapshot(3, "web-2"));
+  const std::string third = Gunzip(Parts(c, true));
+  EXPECT_THAT(third, HasSubstr(R"(pod="web-2")"));
+  EXPECT_EQ(c.compressions(), 3u);
+  EXPECT_EQ(third, Parts(c, false));
+}
+
+TEST(SnapshotCollectorGzipTest, ConcurrentGzipScrapesOfANewSnapshotCompressItOnce) {
+  SnapshotStore store;
+  ErrorReporter errors;
+  SnapshotCollector c(&store, &errors);
+  store.Publish(TimelessSnapshot(1));
+  const std::string identity = Parts(c, false);
+  std::vector<std::string> bodies(8);
+  std::vector<std::thread> threads;
+  for (auto& body : bodies) threads.emplace_back([&c, &body] { body = Parts(c, true); });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(c.compressions(), 1u);
+  for (const auto& body : bodies) EXPECT_EQ(Gunzip(body), identity);
+}
+
+TEST(SnapshotCollectorGzipTest, EmptySnapshotsAndNoSnapshot) {
+  SnapshotStore store;
+  ErrorReporter errors;
+  SnapshotCollector c(&store, &errors);
+  // Before the first poll: the health alone.
+  const std::string health = Parts(c, false);
+  EXPECT_THAT(health, HasSubstr("gvisor_exporter_build_info"));
+  EXPECT_EQ(Gunzip(Parts(c, true)), health);
+  // No sandboxes.
+  auto empty = TimelessSnapshot(1);
+  empty->sandboxes.clear();
+  store.Publish(empty);
+  c.Prepare();
+  const std::string identity = Parts(c, false);
+  EXPECT_THAT(identity, Not(HasSubstr("sb1")));
+  EXPECT_EQ(Gunzip(Parts(c, true)), identity);
 }
 
 }  // namespace

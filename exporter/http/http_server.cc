@@ -1,10 +1,15 @@
 #include "exporter/http/http_server.h"
 
 #include <CivetServer.h>
+#include <netdb.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <optional>
+#include <thread>
 
 #include "exporter/collectors/snapshot_collector.h"
 #include "exporter/collectors/text_format.h"
@@ -64,11 +69,85 @@ bool AcceptsJsonFirst(const std::string& accept) {
   return json != std::string::npos && (html == std::string::npos || json < html);
 }
 
+char Lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (Lower(a[i]) != Lower(b[i])) return false;
+  }
+  return true;
+}
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// A qvalue (RFC 9110 12.4.2: "0" ["." 0*3DIGIT] / "1" ["." 0*3"0"]) is
+// non-zero; false for zero or anything malformed.
+bool PositiveQValue(std::string_view q) {
+  if (q.empty() || (q[0] != '0' && q[0] != '1')) return false;
+  if (q.size() > 1 && (q[1] != '.' || q.size() > 5)) return false;
+  bool nonzero = q[0] == '1';
+  for (size_t i = 2; i < q.size(); ++i) {
+    if (q[i] < '0' || q[i] > '9') return false;
+    if (q[0] == '1' && q[i] != '0') return false;
+    nonzero = nonzero || q[i] != '0';
+  }
+  return nonzero;
+}
+
 double NowSeconds() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 }  // namespace
+
+bool AcceptsGzip(std::string_view header) {
+  // -1: not listed; 0: listed, not acceptable; 1: acceptable.
+  int gzip = -1, any = -1;
+  while (!header.empty()) {
+    const size_t comma = header.find(',');
+    std::string_view element = header.substr(0, comma);
+    header = comma == std::string_view::npos ? std::string_view() : header.substr(comma + 1);
+    const size_t semi = element.find(';');
+    const std::string_view coding = Trim(element.substr(0, semi));
+    const bool is_gzip = EqualsIgnoreCase(coding, "gzip") || EqualsIgnoreCase(coding, "x-gzip");
+    if (!is_gzip && coding != "*") continue;
+    bool acceptable = true;
+    std::string_view params =
+        semi == std::string_view::npos ? std::string_view() : element.substr(semi + 1);
+    while (!params.empty()) {
+      const size_t next = params.find(';');
+      const std::string_view param = params.substr(0, next);
+      params = next == std::string_view::npos ? std::string_view() : params.substr(next + 1);
+      const size_t eq = param.find('=');
+      if (eq == std::string_view::npos) continue;
+      if (EqualsIgnoreCase(Trim(param.substr(0, eq)), "q")) {
+        acceptable = PositiveQValue(Trim(param.substr(eq + 1)));
+      }
+    }
+    int& slot = is_gzip ? gzip : any;
+    // Listed twice: not acceptable if either says so.
+    slot = slot == 0 ? 0 : acceptable;
+  }
+  return gzip == -1 ? any == 1 : gzip == 1;
+}
+
+size_t HttpResponse::size() const {
+  size_t n = 0;
+  for (const auto& piece : body) n += piece->size();
+  return n;
+}
+
+std::string HttpResponse::JoinedBody() const {
+  std::string out;
+  out.reserve(size());
+  for (const auto& piece : body) out += *piece;
+  return out;
+}
 
 StatusOr<std::string> CivetListeningPorts(const std::string& addr) {
   const auto colon = addr.rfind(':');
@@ -91,27 +170,38 @@ StatusOr<std::string> CivetListeningPorts(const std::string& addr) {
 class HttpServer::Handler : public CivetHandler {
  public:
   explicit Handler(const HttpServer* server) : server_(server) {}
-  bool handleGet(CivetServer*, mg_connection* conn) override {
+  bool handleGet(CivetServer*, mg_connection* conn) override { return Serve(conn, false); }
+  bool handleHead(CivetServer*, mg_connection* conn) override { return Serve(conn, true); }
+
+ private:
+  bool Serve(mg_connection* conn, bool head) {
     const mg_request_info* req = mg_get_request_info(conn);
     const char* accept = mg_get_header(conn, "Accept");
-    std::string type, body;
-    const int code =
-        server_->Handle({req->local_uri ? req->local_uri : "/",
-                         req->query_string ? req->query_string : "", accept ? accept : ""},
-                        &type, &body);
+    const char* accept_encoding = mg_get_header(conn, "Accept-Encoding");
+    const HttpResponse r = server_->Respond(
+        {req->local_uri ? req->local_uri : "/", req->query_string ? req->query_string : "",
+         accept ? accept : "", accept_encoding ? accept_encoding : ""});
+    const std::string encoding =
+        r.content_encoding.empty() ? "" : "Content-Encoding: " + r.content_encoding + "\r\n";
     // The pages show untrusted strings (pod names): they are escaped, and the
-    // CSP forbids scripts anyway. Vary: the same URL answers HTML or JSON.
+    // CSP forbids scripts anyway. Vary: the same URL answers HTML or JSON, and
+    // gzip or not.
     mg_printf(conn,
-              "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-              "Cache-Control: no-cache\r\nVary: Accept\r\nX-Content-Type-Options: nosniff\r\n"
+              "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n%sContent-Length: %zu\r\n"
+              "Cache-Control: no-cache\r\nVary: Accept, Accept-Encoding\r\n"
+              "X-Content-Type-Options: nosniff\r\n"
               "Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'\r\n"
               "Connection: close\r\n\r\n",
-              code, StatusText(code), type.c_str(), body.size());
-    if (std::string(req->request_method) != "HEAD") mg_write(conn, body.data(), body.size());
+              r.code, StatusText(r.code), r.content_type.c_str(), encoding.c_str(), r.size());
+    if (head) return true;
+    // Piece by piece from where they are cached (no joined copy); a client
+    // that goes away ends the loop.
+    for (const auto& piece : r.body) {
+      if (mg_write(conn, piece->data(), piece->size()) <= 0) break;
+    }
     return true;
   }
 
- private:
   const HttpServer* server_;
 };
 
@@ -124,8 +214,55 @@ HttpServer::HttpServer(HttpOptions options,
       snapshots_(snapshots),
       handler_(std::make_unique<Handler>(this)) {}
 
+namespace {
+
+// The address to reach our own listener on: the listen address's host, or
+// loopback for a wildcard (":9787", "0.0.0.0", "[::]").
+std::string SelfConnectHost(const std::string& listen_address) {
+  const size_t colon = listen_address.rfind(':');
+  std::string host = colon == std::string::npos ? "" : listen_address.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  if (host.empty() || host == "0.0.0.0" || host == "localhost") return "127.0.0.1";
+  if (host == "::") return "::1";
+  return host;
+}
+
+// Connects to host:port and hangs up at once; a no-op on any failure.
+void TouchListener(const std::string& host, int port) {
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+  addrinfo* res = nullptr;
+  if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &res) != 0) return;
+  const int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd >= 0) {
+    (void)connect(fd, res->ai_addr, res->ai_addrlen);
+    close(fd);
+  }
+  freeaddrinfo(res);
+}
+
+}  // namespace
+
 HttpServer::~HttpServer() {
-  if (server_) server_->close();
+  if (!server_) return;
+  // civetweb's master thread sees the stop flag only when its poll() on the
+  // listening sockets returns, which without traffic takes its 2 s quantum:
+  // every shutdown took 2 s. A connection of our own (closed at once, so a
+  // worker that gets it reads EOF) wakes it.
+  std::atomic<bool> closed{false};
+  std::thread waker([this, &closed] {
+    const std::string host = SelfConnectHost(options_.listen_address);
+    for (int i = 0; i < 300 && !closed.load(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      if (port_ > 0 && !closed.load()) TouchListener(host, port_);
+    }
+  });
+  server_->close();
+  closed = true;
+  waker.join();
 }
 
 Status HttpServer::Start() {
@@ -151,20 +288,43 @@ Status HttpServer::Start() {
 int HttpServer::port() const { return port_; }
 
 int HttpServer::Handle(const HttpRequest& req, std::string* type, std::string* body) const {
+  HttpRequest identity = req;
+  identity.accept_encoding.clear();
+  HttpResponse r = Respond(identity);
+  *type = std::move(r.content_type);
+  *body = r.JoinedBody();
+  return r.code;
+}
+
+HttpResponse HttpServer::Respond(const HttpRequest& req) const {
+  HttpResponse r;
   const std::string& path = req.path;
   if (path == options_.telemetry_path) {
-    *type = kMetricsContentType;
-    body->clear();
+    r.content_type = kMetricsContentType;
+    ExpositionBody body(AcceptsGzip(req.accept_encoding));
     for (const auto& c : collectables_) {
       // The snapshot collector serves its text pre-rendered per snapshot.
       if (const auto* sc = dynamic_cast<const SnapshotCollector*>(c.get())) {
-        sc->AppendExposition(body);
+        sc->AppendExposition(&body);
       } else {
-        AppendTextFormat(c->Collect(), body);
+        std::string text;
+        AppendTextFormat(c->Collect(), &text);
+        body.AddText(std::move(text));
       }
     }
-    return 200;
+    if (body.gzip()) r.content_encoding = "gzip";
+    r.body = body.Finish();
+    return r;
   }
+  // The other pages: one piece, never compressed.
+  auto text = std::make_shared<std::string>();
+  r.code = Page(req, &r.content_type, text.get());
+  r.body.push_back(std::move(text));
+  return r;
+}
+
+int HttpServer::Page(const HttpRequest& req, std::string* type, std::string* body) const {
+  const std::string& path = req.path;
   if (path == "/healthz") {
     auto [ok, msg] = health_ ? health_() : std::make_pair(true, std::string("ok"));
     *type = "text/plain; charset=utf-8";

@@ -1,8 +1,15 @@
-// The exporter's HTTP endpoint (civetweb): the telemetry path renders the
-// registered Collectables with prometheus-cpp's text serializer; `/` is a
-// landing page, `/healthz` a liveness check, `/sandboxes` the current snapshot
-// as an HTML table or JSON. Everything is rendered from the in-memory snapshot
-// only, so a request never waits on a sandbox.
+// The exporter's HTTP endpoint (civetweb): the telemetry path serves the
+// registered Collectables in the text format (the snapshot collector's
+// pre-rendered text, others rendered per request); `/` is a landing page,
+// `/healthz` a liveness check, `/sandboxes` the current snapshot as an HTML
+// table or JSON. Everything is rendered from the in-memory snapshot only, so a
+// request never waits on a sandbox.
+//
+// A response body is a list of shared pieces written one after the other, so
+// the multi-megabyte snapshot text is sent from its cache, never copied per
+// request. The telemetry path is gzip-compressed when the client accepts it
+// (Prometheus always does), from the snapshot's cached compressed text
+// (see exposition_body.h).
 #pragma once
 
 #include <prometheus/collectable.h>
@@ -10,8 +17,10 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "exporter/collectors/exposition_body.h"
 #include "exporter/common/status.h"
 #include "exporter/model/snapshot_store.h"
 
@@ -26,13 +35,33 @@ struct HttpOptions {
   int threads = 4;
 };
 
-// What Handle needs of a request (civetweb-independent, so tests and
-// benchmarks can call Handle directly).
+// What Respond needs of a request (civetweb-independent, so tests and
+// benchmarks can call Respond or Handle directly).
 struct HttpRequest {
   std::string path;    // without the query string
   std::string query;   // after '?', undecoded; "" when absent
   std::string accept;  // the Accept header; "" when absent
+  // The Accept-Encoding header; "" when absent. Has a default member
+  // initializer so that {path, query, accept} stays a complete initializer.
+  std::string accept_encoding{};
 };
+
+struct HttpResponse {
+  int code = 200;
+  std::string content_type;
+  std::string content_encoding;  // "" (identity) or "gzip"
+  BodyPieces body;               // written in order; shared, not copied
+  // Bytes of the body (Content-Length).
+  size_t size() const;
+  // The body as one string (a copy; for tests and tools).
+  std::string JoinedBody() const;
+};
+
+// Whether an Accept-Encoding header value accepts gzip (RFC 9110 12.5.3):
+// comma-separated codings, case-insensitive, each with optional parameters;
+// "gzip" (or "x-gzip") listed with q > 0 (and never with q=0), or not listed
+// and "*" with q > 0. q=0, or a malformed q, means not acceptable.
+bool AcceptsGzip(std::string_view accept_encoding);
 
 // Returns {healthy, message} for /healthz.
 using HealthCheck = std::function<std::pair<bool, std::string>()>;
@@ -53,11 +82,15 @@ class HttpServer {
   int port() const;
 
   // Builds the response for a request (exposed for tests and benchmarks).
-  // Returns the HTTP status code; fills content type and body.
+  HttpResponse Respond(const HttpRequest& request) const;
+  // Respond() without compression (accept_encoding is ignored), joined:
+  // returns the HTTP status code; fills content type and body.
   int Handle(const HttpRequest& request, std::string* content_type, std::string* body) const;
 
  private:
   class Handler;
+  // Everything but the telemetry path.
+  int Page(const HttpRequest& request, std::string* content_type, std::string* body) const;
   HttpOptions options_;
   std::vector<std::shared_ptr<prometheus::Collectable>> collectables_;
   HealthCheck health_;
