@@ -11,13 +11,20 @@ Starts N real gVisor sandboxes, then in one run:
     socket (Event + Usage.Collect Full).
   * exec path: what the shim/kubelet do, `runsc events -stats <id>` +
     `runsc usage <id>` per sandbox per poll, CPU from RUSAGE_CHILDREN.
-Writes a markdown table to stdout (and --out). Needs root.
+  * the deployed exporter's footprint after its polls: RSS (VmRSS), peak RSS
+    (VmHWM) and threads, from /proc/<pid>/status.
+  * time to first series: with the exporter running at --first-series-interval
+    (default 5 s, the default --poll.interval), one more sandbox is started
+    (`runsc run --detach` returns) and /metrics is read every 50 ms until its
+    gvisor_sandbox_info appears; --first-series-trials times, median and max.
+Writes markdown tables to stdout (and --out). Needs root.
 Usage: bench/poll_vs_exec.py --exporter build/gvisor-exporter --sandboxes 1,10 --polls 20
 """
 import argparse
 import os
 import platform
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -36,7 +43,21 @@ def proc_cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / TICK
 
 
+def proc_status(pid):
+    """VmRSS and VmHWM in bytes, and Threads, from /proc/<pid>/status."""
+    out = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                out[key] = int(value.split()[0]) * 1024
+            elif key == "Threads":
+                out[key] = int(value)
+    return out
+
+
 def bench_exporter(binary, runsc, workdir, polls, extra=()):
+    """(CPU seconds per poll, /proc/<pid>/status footprint after the polls)."""
     e = Exporter(binary, workdir, [f"--runsc.root={runsc.root}", "--runsc.root-parent=",
                                    "--poll.interval=200ms", "--log.level=error", *extra])
     try:
@@ -46,9 +67,34 @@ def bench_exporter(binary, runsc, workdir, polls, extra=()):
         while e.polls() < p0 + polls:
             time.sleep(0.2 * max(1, polls // 4))
         p1, c1 = e.polls(), proc_cpu_seconds(e.proc.pid)
-        return (c1 - c0) / (p1 - p0)
+        e.scrape()  # the footprint includes a served scrape
+        return (c1 - c0) / (p1 - p0), proc_status(e.proc.pid)
     finally:
         e.stop()
+
+
+def time_to_first_series(binary, runsc, workdir, interval, trials):
+    """Seconds from `runsc run --detach` returning to the sandbox's first series, per trial."""
+    e = Exporter(binary, workdir, [f"--runsc.root={runsc.root}", "--runsc.root-parent=",
+                                   f"--poll.interval={interval}", "--log.level=error"])
+    out = []
+    try:
+        e.wait_polls(1, timeout=60)
+        for i in range(trials):
+            sid = f"first{os.getpid()}x{i}"
+            runsc.run_sandbox(sid, pod=sid, namespace="bench", uid=sid)
+            t0 = time.monotonic()
+            while not e.scrape().select("gvisor_sandbox_info", sandbox_id=sid):
+                if time.monotonic() - t0 > 60:
+                    raise RuntimeError(f"{sid}: no series after 60 s\n{e.logs()}")
+                time.sleep(0.05)
+            out.append(time.monotonic() - t0)
+            runsc.delete(sid)
+            # Start the next trial at an unrelated phase of the poll cycle.
+            time.sleep(0.37 * (i + 1) % 1.0)
+    finally:
+        e.stop()
+    return out
 
 
 def bench_exec(runsc, ids, polls):
@@ -71,6 +117,9 @@ def main():
     ap.add_argument("--sandboxes", default="1,10")
     ap.add_argument("--polls", type=int, default=20)
     ap.add_argument("--exec-polls", type=int, default=3)
+    ap.add_argument("--first-series-interval", default="5s")
+    ap.add_argument("--first-series-trials", type=int, default=5,
+                    help="0 skips the time-to-first-series measurement")
     ap.add_argument("--out")
     a = ap.parse_args()
     rows = []
@@ -82,10 +131,14 @@ def main():
             for sid in ids:
                 runsc.run_sandbox(sid, pod=sid, namespace="bench", uid=sid)
             binary = os.path.abspath(a.exporter)
-            same = bench_exporter(binary, runsc, workdir, a.polls, ["--no-collector.host"])
-            full = bench_exporter(binary, runsc, workdir, a.polls)
+            same, _ = bench_exporter(binary, runsc, workdir, a.polls, ["--no-collector.host"])
+            full, status = bench_exporter(binary, runsc, workdir, a.polls)
             exe, exe_wall = bench_exec(runsc, ids, a.exec_polls)
-            rows.append((n, same / n, full / n, exe / n, exe_wall))
+            first = []
+            if a.first_series_trials > 0:
+                first = time_to_first_series(binary, runsc, workdir, a.first_series_interval,
+                                             a.first_series_trials)
+            rows.append((n, same / n, full / n, exe / n, exe_wall, status, first))
         finally:
             runsc.cleanup()
             shutil.rmtree(workdir, ignore_errors=True)
@@ -95,9 +148,18 @@ def main():
            f"ptrace platform; exporter {a.polls} polls, exec path {a.exec_polls} polls.", "",
            "| sandboxes | exec path CPU / sandbox / poll | exporter, same data (`--no-collector.host`) | ratio | exporter, full poll (+ host cost) | ratio | exec wall / poll |",
            "|---:|---:|---:|---:|---:|---:|---:|"]
-    for n, same, full, exe, wall in rows:
+    for n, same, full, exe, wall, _, _ in rows:
         out.append(f"| {n} | {exe * 1e3:.2f} ms | {same * 1e3:.3f} ms | {exe / same:.0f}x | "
                    f"{full * 1e3:.3f} ms | {exe / full:.0f}x | {wall * 1e3:.0f} ms |")
+    out += ["", f"The deployed exporter (full poll every 200 ms) after its polls and a scrape; time to first series "
+            f"with --poll.interval={a.first_series_interval}, {a.first_series_trials} trials:", "",
+            "| sandboxes | RSS | peak RSS | threads | first series: median | max |",
+            "|---:|---:|---:|---:|---:|---:|"]
+    for n, _, _, _, _, st, first in rows:
+        med = f"{statistics.median(first):.2f} s" if first else "—"
+        top = f"{max(first):.2f} s" if first else "—"
+        out.append(f"| {n} | {st['VmRSS'] / 2**20:.1f} MiB | {st['VmHWM'] / 2**20:.1f} MiB | "
+                   f"{st['Threads']} | {med} | {top} |")
     text = "\n".join(out) + "\n"
     print(text)
     if a.out:

@@ -1,36 +1,30 @@
 // Scrape cost vs number of sandboxes: a synthetic snapshot served through the
 // real HTTP handler, as a scrape does (the snapshot's text is rendered once per
 // snapshot, see SnapshotCollector); the render itself per new snapshot; and
-// the /sandboxes page.
+// the /sandboxes page. range(0): sandboxes; range(1) of the first two:
+// syscall statistics off (0) or on (1) (bench/synthetic_snapshot.h).
+// Over real HTTP, with percentiles and RSS: scrape_latency_bench.
 #include <benchmark/benchmark.h>
 
+#include "bench/synthetic_snapshot.h"
 #include "exporter/collectors/snapshot_collector.h"
-#include "exporter/collectors/testing_snapshot.h"
 #include "exporter/http/http_server.h"
 
 namespace gvisor_exporter {
 namespace {
 
-NodeSnapshot SnapshotWith(int sandboxes) {
-  NodeSnapshot base = MakeTestSnapshot();
-  NodeSnapshot n = base;
-  n.sandboxes.clear();
-  for (int i = 0; i < sandboxes; ++i) {
-    SandboxSnapshot s = base.sandboxes[0];
-    s.info.id = "sandbox-" + std::to_string(i) + std::string(50, 'f');
-    s.info.pod_name = "pod-" + std::to_string(i);
-    s.info.containers[1].id = "ctr-" + std::to_string(i) + std::string(50, 'e');
-    n.sandboxes.push_back(s);
-  }
-  return n;
+NodeSnapshot SnapshotWith(int sandboxes, bool syscalls = false) {
+  return synthetic::MakeNode(sandboxes, syscalls);
 }
 
 void BM_Scrape(benchmark::State& state) {
   SnapshotStore store;
-  store.Publish(std::make_shared<NodeSnapshot>(SnapshotWith(static_cast<int>(state.range(0)))));
+  store.Publish(std::make_shared<NodeSnapshot>(
+      SnapshotWith(static_cast<int>(state.range(0)), state.range(1) != 0)));
   ErrorReporter errors;
-  HttpServer server({"127.0.0.1:0", "/metrics", 1},
-                    {std::make_shared<SnapshotCollector>(&store, &errors)}, nullptr);
+  auto collector = std::make_shared<SnapshotCollector>(&store, &errors);
+  collector->Prepare();  // as the poller does after publishing
+  HttpServer server({"127.0.0.1:0", "/metrics", 1}, {collector}, nullptr);
   std::string type, body;
   for (auto _ : state) {
     server.Handle({"/metrics", "", ""}, &type, &body);
@@ -38,7 +32,10 @@ void BM_Scrape(benchmark::State& state) {
   }
   state.counters["exposition_bytes"] = static_cast<double>(body.size());
 }
-BENCHMARK(BM_Scrape)->Arg(10)->Arg(100)->Arg(200)->Arg(500)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Scrape)
+    ->ArgNames({"sandboxes", "syscalls"})
+    ->ArgsProduct({{10, 100, 200, 500}, {0, 1}})
+    ->Unit(benchmark::kMillisecond);
 
 // What each poll pays instead: rendering a newly published snapshot to text
 // (SnapshotCollector::Prepare, on the poll thread). Alternates between two
@@ -47,9 +44,11 @@ void BM_RenderNewSnapshot(benchmark::State& state) {
   SnapshotStore store;
   ErrorReporter errors;
   SnapshotCollector collector(&store, &errors);
+  const int sandboxes = static_cast<int>(state.range(0));
+  const bool syscalls = state.range(1) != 0;
   std::shared_ptr<NodeSnapshot> snaps[2] = {
-      std::make_shared<NodeSnapshot>(SnapshotWith(static_cast<int>(state.range(0)))),
-      std::make_shared<NodeSnapshot>(SnapshotWith(static_cast<int>(state.range(0))))};
+      std::make_shared<NodeSnapshot>(SnapshotWith(sandboxes, syscalls)),
+      std::make_shared<NodeSnapshot>(SnapshotWith(sandboxes, syscalls))};
   uint64_t n = 0;
   for (auto _ : state) {
     auto& s = snaps[n % 2];
@@ -59,10 +58,8 @@ void BM_RenderNewSnapshot(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_RenderNewSnapshot)
-    ->Arg(10)
-    ->Arg(100)
-    ->Arg(200)
-    ->Arg(500)
+    ->ArgNames({"sandboxes", "syscalls"})
+    ->ArgsProduct({{10, 100, 200, 500}, {0, 1}})
     ->Unit(benchmark::kMillisecond);
 
 // The /sandboxes page (range(1): 0 = HTML, 1 = JSON) through the same handler.
