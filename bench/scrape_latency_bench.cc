@@ -28,7 +28,7 @@
 // process (plus the client), not the daemon with its pollers, control
 // connections and trace reader; and the scrapes never overlap a poll.
 //
-// `--malloc-trim` trims as the daemon does (after every poll); see Options.
+// Trims as the daemon does (after every poll; --no-malloc-trim: not); see Options.
 // `--keep-exposition DIR` keeps each exposition (e.g. for promtool check metrics).
 #include <arpa/inet.h>
 #include <malloc.h>
@@ -79,7 +79,8 @@ struct Options {
   // malloc_trim(0) after every Prepare, as the daemon does after every poll
   // (exporter/app/run.cc), and once after serving (as its trim after the next
   // poll would), to tell live memory from memory malloc keeps.
-  bool malloc_trim = false;
+  // On by default, like the daemon; --no-malloc-trim shows what malloc keeps.
+  bool malloc_trim = true;
   std::string keep_dir;  // --keep-exposition DIR: keep each probe's body there
 };
 
@@ -550,7 +551,7 @@ int Usage() {
                "usage: scrape_latency_bench [--sandboxes 10,100,200,500] [--syscalls off,on]\n"
                "  [--gzip off,on (send Accept-Encoding: gzip)]\n"
                "  [--requests K (default 2000; 1000 from 500 sandboxes)] [--warmup 20]\n"
-               "  [--polls 3] [--http-threads 4] [--malloc-trim]\n"
+               "  [--polls 3] [--http-threads 4] [--[no-]malloc-trim]\n"
                "  [--keep-exposition DIR (metrics-<N>[-syscalls].txt)]\n");
   return 2;
 }
@@ -559,8 +560,8 @@ int Main(int argc, char** argv) {
   Options opt;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--malloc-trim") {
-      opt.malloc_trim = true;
+    if (a == "--malloc-trim" || a == "--no-malloc-trim") {
+      opt.malloc_trim = a == "--malloc-trim";
       continue;
     }
     if (i + 1 >= argc) return Usage();
