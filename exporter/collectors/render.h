@@ -15,6 +15,18 @@ namespace gvisor_exporter {
 
 using Families = std::vector<prometheus::MetricFamily>;
 
+// A run of a snapshot's sandboxes (its vector's elements first..last).
+struct SandboxRange {
+  const SandboxSnapshot* first = nullptr;
+  const SandboxSnapshot* last = nullptr;
+
+  static SandboxRange All(const NodeSnapshot& snap) {
+    return {snap.sandboxes.data(), snap.sandboxes.data() + snap.sandboxes.size()};
+  }
+  const SandboxSnapshot* begin() const { return first; }
+  const SandboxSnapshot* end() const { return last; }
+};
+
 // Sandbox/container identity, platform and in-sandbox usage.
 void RenderSandboxes(const NodeSnapshot& snap, Families* out);
 // Host processes, host cgroup and overhead.
@@ -27,6 +39,19 @@ void RenderPods(const NodeSnapshot& snap, Families* out);
 void RenderKube(const NodeSnapshot& snap, Families* out);
 // Node-level facts: sandboxes per root, runsc version, KVM.
 void RenderNode(const NodeSnapshot& snap, Families* out);
+
+// The per-sandbox renderers over some of the sandboxes: RenderSandboxes,
+// RenderHostCost and RenderSyscalls are these over all of them (then, for
+// RenderSyscalls, RenderTracePackets). Each family's samples are added
+// sandbox by sandbox, so rendering consecutive ranges and concatenating each
+// family's samples gives the samples of the whole. With `keep_empty`, a
+// family without samples is emitted too (empty), so that every call emits the
+// same families in the same order; without, it is left out, as always.
+void RenderSandboxes(SandboxRange sandboxes, bool keep_empty, Families* out);
+void RenderHostCost(SandboxRange sandboxes, bool keep_empty, Families* out);
+void RenderSandboxSyscalls(SandboxRange sandboxes, bool keep_empty, Families* out);
+// The node-level part of RenderSyscalls: trace packet counts.
+void RenderTracePackets(const NodeSnapshot& snap, Families* out);
 
 struct ExporterHealth {
   std::map<std::pair<std::string, std::string>, uint64_t> error_counts;

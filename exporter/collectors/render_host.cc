@@ -2,6 +2,7 @@
 
 #include "exporter/collectors/family_builder.h"
 #include "exporter/collectors/render.h"
+#include "exporter/collectors/render_internal.h"
 
 namespace gvisor_exporter {
 
@@ -19,13 +20,17 @@ constexpr std::array<ProcessRole, 4> kRoles = {ProcessRole::kSentry, ProcessRole
 }  // namespace
 
 void RenderHostCost(const NodeSnapshot& snap, Families* out) {
+  RenderHostCost(SandboxRange::All(snap), false, out);
+}
+
+void RenderHostCost(SandboxRange sandboxes, bool keep_empty, Families* out) {
   using namespace metric;  // NOLINT(google-build-using-namespace)
-  FamilyBuilder procs(kHostProcesses), pss(kHostPss), rss(kHostRss), cpu(kHostCpu),
+  RangeFamilyBuilder procs(kHostProcesses), pss(kHostPss), rss(kHostRss), cpu(kHostCpu),
       threads(kHostThreads), cs(kHostContextSwitches), faults(kHostPageFaults),
       cg_mem(kCgroupMemoryUsage), cg_ws(kCgroupMemoryWorkingSet), cg_stat(kCgroupMemoryStat),
       cg_cpu_usage(kCgroupCpuUsage), cg_cpu(kCgroupCpu), overhead(kMemoryOverhead),
       overhead_cg(kMemoryOverheadCgroup);
-  for (const SandboxSnapshot& s : snap.sandboxes) {
+  for (const SandboxSnapshot& s : sandboxes) {
     const auto l = SandboxLabels(s.info);
     if (!s.processes.empty()) {
       std::array<RoleTotals, kRoles.size()> t{};
@@ -93,9 +98,9 @@ void RenderHostCost(const NodeSnapshot& snap, Families* out) {
       if (c.cpu_system_seconds) cg_cpu.Add(With(l, {"system"}), *c.cpu_system_seconds);
     }
   }
-  for (FamilyBuilder* f : {&procs, &pss, &rss, &cpu, &threads, &cs, &faults, &cg_mem, &cg_ws,
-                           &cg_stat, &cg_cpu_usage, &cg_cpu, &overhead, &overhead_cg}) {
-    f->MoveTo(out);
+  for (RangeFamilyBuilder* f : {&procs, &pss, &rss, &cpu, &threads, &cs, &faults, &cg_mem, &cg_ws,
+                                &cg_stat, &cg_cpu_usage, &cg_cpu, &overhead, &overhead_cg}) {
+    f->MoveTo(out, keep_empty);
   }
 }
 

@@ -1,5 +1,6 @@
 #include "exporter/collectors/family_builder.h"
 #include "exporter/collectors/render.h"
+#include "exporter/collectors/render_internal.h"
 
 namespace gvisor_exporter {
 
@@ -14,12 +15,16 @@ std::vector<std::string> SandboxLabels(const SandboxInfo& info) {
 }
 
 void RenderSandboxes(const NodeSnapshot& snap, Families* out) {
+  RenderSandboxes(SandboxRange::All(snap), false, out);
+}
+
+void RenderSandboxes(SandboxRange sandboxes, bool keep_empty, Families* out) {
   using namespace metric;  // NOLINT(google-build-using-namespace)
-  FamilyBuilder info(kSandboxInfo), ctr_info(kContainerInfo), platform(kSandboxPlatformInfo),
+  RangeFamilyBuilder info(kSandboxInfo), ctr_info(kContainerInfo), platform(kSandboxPlatformInfo),
       path(kSandboxStatsPathInfo), mem_total(kSandboxMemoryTotal), mem(kSandboxMemory),
       pids(kSandboxPids), ctr_cpu(kContainerCpu), sb_cpu(kSandboxCpu),
       poll_dur(kSandboxPollDuration);
-  for (const SandboxSnapshot& s : snap.sandboxes) {
+  for (const SandboxSnapshot& s : sandboxes) {
     const auto l = SandboxLabels(s.info);
     info.Add(With(l, {s.info.pod_uid, s.info.root, std::to_string(s.info.pid), s.runtime_handler,
                       s.runtime_class}),
@@ -56,9 +61,9 @@ void RenderSandboxes(const NodeSnapshot& snap, Families* out) {
       }
     }
   }
-  for (FamilyBuilder* f : {&info, &ctr_info, &platform, &path, &mem_total, &mem, &pids, &ctr_cpu,
-                           &sb_cpu, &poll_dur}) {
-    f->MoveTo(out);
+  for (RangeFamilyBuilder* f : {&info, &ctr_info, &platform, &path, &mem_total, &mem, &pids,
+                                &ctr_cpu, &sb_cpu, &poll_dur}) {
+    f->MoveTo(out, keep_empty);
   }
 }
 

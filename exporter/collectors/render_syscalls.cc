@@ -2,6 +2,7 @@
 
 #include "exporter/collectors/family_builder.h"
 #include "exporter/collectors/render.h"
+#include "exporter/collectors/render_internal.h"
 
 namespace gvisor_exporter {
 
@@ -33,11 +34,16 @@ class Summed {
 }  // namespace
 
 void RenderSyscalls(const NodeSnapshot& snap, Families* out) {
+  RenderSandboxSyscalls(SandboxRange::All(snap), false, out);
+  RenderTracePackets(snap, out);
+}
+
+void RenderSandboxSyscalls(SandboxRange sandboxes, bool keep_empty, Families* out) {
   using namespace metric;  // NOLINT(google-build-using-namespace)
-  FamilyBuilder calls(kContainerSyscalls), errors(kContainerSyscallErrors),
+  RangeFamilyBuilder calls(kContainerSyscalls), errors(kContainerSyscallErrors),
       enosys(kContainerSyscallsUnimplemented), dropped(kSyscallEventsDropped),
-      state(kSyscallSessionState), packets(kTracePackets);
-  for (const SandboxSnapshot& s : snap.sandboxes) {
+      state(kSyscallSessionState);
+  for (const SandboxSnapshot& s : sandboxes) {
     if (!s.syscalls) continue;
     const SandboxSyscalls& sc = *s.syscalls;
     const auto l = SandboxLabels(s.info);
@@ -59,6 +65,13 @@ void RenderSyscalls(const NodeSnapshot& snap, Families* out) {
     e.MoveTo(&errors);
     u.MoveTo(&enosys);
   }
+  for (RangeFamilyBuilder* f : {&calls, &errors, &enosys, &dropped, &state}) {
+    f->MoveTo(out, keep_empty);
+  }
+}
+
+void RenderTracePackets(const NodeSnapshot& snap, Families* out) {
+  FamilyBuilder packets(metric::kTracePackets);
   if (snap.trace_packets) {
     const TracePacketCounts& p = *snap.trace_packets;
     const std::pair<const char*, uint64_t> results[] = {
@@ -67,7 +80,7 @@ void RenderSyscalls(const NodeSnapshot& snap, Families* out) {
         {"handshake", p.handshake}};
     for (const auto& [r, v] : results) packets.Add({r}, static_cast<double>(v));
   }
-  for (FamilyBuilder* f : {&calls, &errors, &enosys, &dropped, &state, &packets}) f->MoveTo(out);
+  packets.MoveTo(out);
 }
 
 }  // namespace gvisor_exporter

@@ -2,23 +2,11 @@
 
 #include <chrono>
 
+#include "exporter/collectors/chunked_render.h"
 #include "exporter/collectors/render.h"
 #include "exporter/collectors/text_format.h"
 
 namespace gvisor_exporter {
-
-namespace {
-
-void RenderSnapshot(const NodeSnapshot& snap, Families* out) {
-  RenderSandboxes(snap, out);
-  RenderHostCost(snap, out);
-  RenderSyscalls(snap, out);
-  RenderPods(snap, out);
-  RenderKube(snap, out);
-  RenderNode(snap, out);
-}
-
-}  // namespace
 
 std::vector<prometheus::MetricFamily> SnapshotCollector::HealthFamilies(
     const NodeSnapshot* snap) const {
@@ -79,11 +67,9 @@ std::shared_ptr<const SnapshotCollector::Cached> SnapshotCollector::Entry(
     // Rendered outside the lock: concurrent scrapes of a new snapshot may
     // both render it (same bytes); neither waits for the other.
     auto text = std::make_shared<std::string>();
-    if (snap) {
-      Families families;
-      RenderSnapshot(*snap, &families);
-      AppendTextFormat(families, text.get());
-    }
+    // In chunks of sandboxes: the whole snapshot's families would be
+    // several times the text's size (chunked_render.h).
+    if (snap) RenderSnapshotText(*snap, text.get());
     entry = Install(std::make_shared<const Cached>(Cached{snap, std::move(text), nullptr}));
   }
   if (!gzip || entry->deflated) return entry;

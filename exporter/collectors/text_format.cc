@@ -51,40 +51,50 @@ void AppendValue(double v, std::string* out) {
 
 }  // namespace
 
+bool AppendFamilyHeader(const prometheus::MetricFamily& f, std::string* out) {
+  const char* type = nullptr;
+  if (f.type == prometheus::MetricType::Counter) type = "counter";
+  if (f.type == prometheus::MetricType::Gauge) type = "gauge";
+  if (type == nullptr) return false;
+  if (!f.help.empty()) {
+    out->append("# HELP ").append(f.name).push_back(' ');
+    AppendHelp(f.help, out);
+    out->push_back('\n');
+  }
+  out->append("# TYPE ").append(f.name).push_back(' ');
+  out->append(type).push_back('\n');
+  return true;
+}
+
+void AppendFamilySamples(const prometheus::MetricFamily& f, std::string* out) {
+  const bool counter = f.type == prometheus::MetricType::Counter;
+  for (const auto& m : f.metric) {
+    out->append(f.name);
+    if (!m.label.empty()) {
+      out->push_back('{');
+      bool first = true;
+      for (const auto& l : m.label) {
+        if (!first) out->push_back(',');
+        first = false;
+        out->append(l.name).append("=\"");
+        AppendLabelValue(l.value, out);
+        out->push_back('"');
+      }
+      out->push_back('}');
+    }
+    out->push_back(' ');
+    AppendValue(counter ? m.counter.value : m.gauge.value, out);
+    out->push_back('\n');
+  }
+}
+
 void AppendTextFormat(const std::vector<prometheus::MetricFamily>& families, std::string* out) {
   size_t series = 0;
   for (const auto& f : families) series += f.metric.size();
   out->reserve(out->size() + series * 160);
   for (const auto& f : families) {
-    const char* type = nullptr;
-    if (f.type == prometheus::MetricType::Counter) type = "counter";
-    if (f.type == prometheus::MetricType::Gauge) type = "gauge";
-    if (type == nullptr || f.metric.empty()) continue;
-    if (!f.help.empty()) {
-      out->append("# HELP ").append(f.name).push_back(' ');
-      AppendHelp(f.help, out);
-      out->push_back('\n');
-    }
-    out->append("# TYPE ").append(f.name).push_back(' ');
-    out->append(type).push_back('\n');
-    for (const auto& m : f.metric) {
-      out->append(f.name);
-      if (!m.label.empty()) {
-        out->push_back('{');
-        bool first = true;
-        for (const auto& l : m.label) {
-          if (!first) out->push_back(',');
-          first = false;
-          out->append(l.name).append("=\"");
-          AppendLabelValue(l.value, out);
-          out->push_back('"');
-        }
-        out->push_back('}');
-      }
-      out->push_back(' ');
-      AppendValue(f.type == prometheus::MetricType::Counter ? m.counter.value : m.gauge.value, out);
-      out->push_back('\n');
-    }
+    if (f.metric.empty() || !AppendFamilyHeader(f, out)) continue;
+    AppendFamilySamples(f, out);
   }
 }
 

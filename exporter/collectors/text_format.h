@@ -18,4 +18,15 @@ namespace gvisor_exporter {
 
 void AppendTextFormat(const std::vector<prometheus::MetricFamily>& families, std::string* out);
 
+// The two halves of one family's text, for writing a family whose samples are
+// rendered in parts (chunked_render.h). AppendTextFormat writes a family as
+// AppendFamilyHeader + AppendFamilySamples when it has samples, nothing when
+// it has none.
+//
+// The HELP and TYPE lines of `f` (its metric ignored); false, writing nothing,
+// for a type that is not written (neither counter nor gauge).
+bool AppendFamilyHeader(const prometheus::MetricFamily& f, std::string* out);
+// The sample lines of `f`, whatever its type (check AppendFamilyHeader first).
+void AppendFamilySamples(const prometheus::MetricFamily& f, std::string* out);
+
 }  // namespace gvisor_exporter
