@@ -86,7 +86,7 @@ DeflatedText DeflateText(std::string_view text, int level) {
 }
 
 void ExpositionBody::AddShared(std::shared_ptr<const std::string> text,
-                               std::shared_ptr<const DeflatedText> deflated) {
+                               const std::shared_ptr<const DeflatedText>& deflated) {
   if (!gzip_) {
     if (text && !text->empty()) pieces_.push_back(std::move(text));
     return;

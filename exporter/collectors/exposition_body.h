@@ -50,7 +50,7 @@ class ExpositionBody {
   // (not copied). Gzip: `deflated` (DeflateText of `text`) becomes a piece
   // when given; without it, the text is compressed with the next ones.
   void AddShared(std::shared_ptr<const std::string> text,
-                 std::shared_ptr<const DeflatedText> deflated = nullptr);
+                 const std::shared_ptr<const DeflatedText>& deflated = nullptr);
   // A text made for this response.
   void AddText(std::string text);
 
