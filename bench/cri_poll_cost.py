@@ -28,14 +28,7 @@ import shutil
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "e2e"))
 from containerd_env import PrivateContainerd, installed  # noqa: E402
 from gvisor_env import Exporter  # noqa: E402
-
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def proc_cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
+from poll_vs_exec import proc_cpu_seconds  # noqa: E402
 
 
 def cri_duration(scrape):

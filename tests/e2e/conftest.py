@@ -1,5 +1,6 @@
 import os
 import shutil
+import subprocess
 import tempfile
 
 import pytest
@@ -34,6 +35,19 @@ def runsc(workdir):
 @pytest.fixture(scope="module")
 def exporter_bin(request):
     return os.path.abspath(request.config.getoption("--exporter"))
+
+
+@pytest.fixture(scope="module")
+def netns(request):
+    """A network namespace of the module's own (loopback up), deleted afterwards:
+    abstract sockets (a sandbox's control socket) do not cross it."""
+    name = f"gve-{os.getpid()}-{request.module.__name__.rsplit('.', 1)[-1][5:17]}"
+    subprocess.run(["ip", "netns", "add", name], check=True)
+    try:
+        subprocess.run(["ip", "-n", name, "link", "set", "lo", "up"], check=True)
+        yield name
+    finally:
+        subprocess.run(["ip", "netns", "del", name], check=False)
 
 
 @pytest.fixture

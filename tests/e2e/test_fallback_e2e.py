@@ -7,7 +7,6 @@ fallback is pointed at a wrapper that runs the real runsc back in the host
 namespace, so the fallback path is exercised for real.
 """
 import os
-import subprocess
 
 import pytest
 
@@ -16,16 +15,6 @@ from gvisor_env import scrape_with_stable_total
 N = os.getpid()
 SF = f"gvef{N}"
 
-
-@pytest.fixture(scope="module")
-def netns():
-    name = f"gve-e2e-{N}"
-    subprocess.run(["ip", "netns", "add", name], check=True)
-    try:
-        subprocess.run(["ip", "-n", name, "link", "set", "lo", "up"], check=True)
-        yield name
-    finally:
-        subprocess.run(["ip", "netns", "del", name], check=False)
 
 
 @pytest.fixture(scope="module")

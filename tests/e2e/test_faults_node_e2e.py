@@ -28,11 +28,9 @@ a private network namespace, which is where runsc binds the abstract
 `@runsc-sandbox.<id>` socket. The fake runsc's "real" mode runs the real runsc
 back in that namespace.
 """
-import fcntl
 import json
 import os
 import random
-import shutil
 import signal
 import stat
 import subprocess
@@ -220,16 +218,6 @@ def report_worst_scrape():
     yield
     print(f"\nslowest /metrics during the faults: {WORST_SCRAPE[0] * 1000:.1f} ms")
 
-
-@pytest.fixture(scope="module")
-def netns():
-    name = f"gve-node-{N}"
-    subprocess.run(["ip", "netns", "add", name], check=True)
-    try:
-        subprocess.run(["ip", "-n", name, "link", "set", "lo", "up"], check=True)
-        yield name
-    finally:
-        subprocess.run(["ip", "netns", "del", name], check=False)
 
 
 @pytest.fixture(scope="module")
