@@ -679,6 +679,25 @@ def _live_runs_record(kind, parent_dir=None):
     return out
 
 
+def stop_and_list_leftovers(c):
+    """Stops `c` (its pods through CRI, then containerd by its PID) and returns what
+    must be gone afterwards but is not, noted while containerd still knew it:
+    processes, mounts, shim sockets, pod cgroups, its dir, and CRI errors."""
+    shim_sockets = _shim_sockets(c.dir, c.sock)
+    uids = [cfg["metadata"]["uid"] for cfg in c.all_pod_configs]
+    errors = c.stop()
+    return {
+        "processes": sorted(_owned_pids(c.dir, c.sock)),
+        "mounts": _mounts_under(c.dir),
+        "shim sockets": sorted(p for p in shim_sockets if os.path.exists(p)),
+        "cgroups": [p for m in _cgroup_mounts() for u in uids
+                    for p in [os.path.join(m, "kubepods", "besteffort", "pod" + u)]
+                    if os.path.exists(p)],
+        "dir": [c.dir] if os.path.exists(c.dir) else [],
+        "CRI errors": errors,
+    }
+
+
 def sweep_stale_runs(parent_dir=None):
     """Cleans temp dirs of earlier runs whose creating process is gone."""
     parent = parent_dir or tempfile.gettempdir()

@@ -11,9 +11,7 @@ import time
 
 import pytest
 
-from containerd_env import (BUSYBOX_IMAGE, PrivateContainerd, _mounts_under, _owned_pids,
-                            _shim_sockets, installed)
-from gvisor_env import _cgroup_mounts
+from containerd_env import BUSYBOX_IMAGE, PrivateContainerd, installed, stop_and_list_leftovers
 
 _MISSING = installed()
 pytestmark = pytest.mark.skipif(_MISSING is not None, reason=_MISSING or "")
@@ -37,20 +35,7 @@ def containerd(cri_tool):
         c.start()
         yield c
     finally:
-        # What must be gone afterwards, noted while containerd still knows it.
-        shim_sockets = _shim_sockets(c.dir, c.sock)
-        uids = [cfg["metadata"]["uid"] for cfg in c.all_pod_configs]
-        errors = c.stop()
-        leftovers = {
-            "processes": sorted(_owned_pids(c.dir, c.sock)),
-            "mounts": _mounts_under(c.dir),
-            "shim sockets": sorted(p for p in shim_sockets if os.path.exists(p)),
-            "cgroups": [p for m in _cgroup_mounts() for u in uids
-                        for p in [os.path.join(m, "kubepods", "besteffort", "pod" + u)]
-                        if os.path.exists(p)],
-            "dir": [c.dir] if os.path.exists(c.dir) else [],
-            "CRI errors": errors,
-        }
+        leftovers = stop_and_list_leftovers(c)
     assert not any(leftovers.values()), f"cleanup left: {leftovers}"
 
 
