@@ -98,6 +98,12 @@ class Prometheus:
         assert data["resultType"] == "vector", data
         return [(s["metric"], float(s["value"][1])) for s in data["result"]]
 
+    def query_at(self, expr, at):
+        """[(labels, value)] of an instant query evaluated at unix time `at`."""
+        data = self.get("/api/v1/query", query=expr, time=f"{at:.3f}")
+        assert data["resultType"] == "vector", data
+        return [(s["metric"], float(s["value"][1])) for s in data["result"]]
+
     def wait_ready(self, timeout=30):
         deadline = time.time() + timeout
         while time.time() < deadline:
@@ -217,10 +223,16 @@ def test_every_recording_rule_has_plausible_values(prometheus, exporter):
     assert abs(node_pss[instance] - sum(pss.values())) <= 0.1 * node_pss[instance]
     assert node_pss[instance] >= node_mem[instance]
     # The overhead agrees with the exporter's own inputs: PSS minus in-sandbox Total.
-    direct = by(q("gvisor_sandbox_memory_overhead_bytes"), "sandbox_id")
-    for sid in sandboxes:
-        assert direct[sid] == pytest.approx(mem_ratio[sid] * by(q("gvisor_sandbox_memory_total_bytes"),
-                                                                "sandbox_id")[sid], rel=0.2)
+    # Compared at the instant the rule was evaluated (PSS is re-read in steps, see
+    # --collector.host.pss-max-age, so a later instant may see the next step).
+    evaluated = q("timestamp(namespace_pod:gvisor_memory_overhead:ratio)")
+    assert {l["sandbox_id"] for l, _ in evaluated} == sandboxes
+    for l, at in evaluated:
+        sid = l["sandbox_id"]
+        ratio_then = by(prometheus.query_at("namespace_pod:gvisor_memory_overhead:ratio", at), "sandbox_id")
+        direct = by(prometheus.query_at("gvisor_sandbox_memory_overhead_bytes", at), "sandbox_id")
+        total = by(prometheus.query_at("gvisor_sandbox_memory_total_bytes", at), "sandbox_id")
+        assert direct[sid] == pytest.approx(ratio_then[sid] * total[sid], rel=0.2), (sid, at)
 
     # Sandboxes.
     assert by(seen["instance:gvisor_sandboxes:sum"], "instance") == {instance: 3.0}
