@@ -28,7 +28,7 @@ import shutil
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "e2e"))
 from containerd_env import PrivateContainerd, installed  # noqa: E402
 from gvisor_env import Exporter  # noqa: E402
-from poll_vs_exec import proc_cpu_seconds  # noqa: E402
+from poll_vs_exec import emit, proc_cpu_seconds  # noqa: E402
 
 
 def cri_duration(scrape):
@@ -103,11 +103,7 @@ def main():
         p90 = sorted(d)[int(0.9 * (len(d) - 1))]
         out.append(f"| {pods} | {med * 1e3:.2f} ms | {p90 * 1e3:.2f} ms | {med / pods * 1e3:.3f} ms | "
                    f"{'—' if first is None else f'{first * 1e3:.1f} ms'} | {cpu * 1e3:.2f} ms |")
-    text = "\n".join(out) + "\n"
-    print(text)
-    if a.out:
-        with open(a.out, "w") as f:
-            f.write(text)
+    emit(out, a.out)
 
 
 if __name__ == "__main__":

@@ -111,6 +111,15 @@ def bench_exec(runsc, ids, polls):
     return cpu / polls, wall
 
 
+def emit(lines, path=None):
+    """Prints the markdown lines, and writes them to `path` too when given."""
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if path:
+        with open(path, "w") as f:
+            f.write(text)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--exporter", required=True)
@@ -160,11 +169,7 @@ def main():
         top = f"{max(first):.2f} s" if first else "—"
         out.append(f"| {n} | {st['VmRSS'] / 2**20:.1f} MiB | {st['VmHWM'] / 2**20:.1f} MiB | "
                    f"{st['Threads']} | {med} | {top} |")
-    text = "\n".join(out) + "\n"
-    print(text)
-    if a.out:
-        with open(a.out, "w") as f:
-            f.write(text)
+    emit(out, a.out)
 
 
 if __name__ == "__main__":
