@@ -309,6 +309,15 @@ def check_exporter(objs, binary):
                 fail(f"{kind}: must scrape port metrics at /metrics")
             if not any(r.get("targetLabel") == "instance" for e in eps for r in e.get("relabelings", [])):
                 fail(f"{kind}: instance should be relabelled to the node name (the dashboards' Node variable)")
+            # The operator's target labels namespace/pod/container must not rename the
+            # workload's (exported_*): tests/e2e/test_dashboards_e2e.py proves it live.
+            if not all(e.get("honorLabels") is True for e in eps):
+                fail(f"{kind}: every endpoint needs honorLabels: true (docs/deploy.md, section 8)")
+            for e in eps:
+                clash = [r["targetLabel"] for r in e.get("relabelings", [])
+                         if r.get("targetLabel") in ("namespace", "pod", "container")]
+                if clash:
+                    fail(f"{kind}: relabelings set {clash}, the workload labels of the exporter's series")
         if kind == "PrometheusRule":
             with open(os.path.join(REPO, "deploy", "prometheus", "gvisor-exporter.prometheusrule.yaml")) as f:
                 src = yaml.safe_load(f)

@@ -13,10 +13,14 @@ import socket
 import subprocess
 import tempfile
 import time
+import urllib.parse
 import urllib.request
+
+import yaml
 
 RUNSC = shutil.which("runsc") or "/usr/bin/runsc"
 BUSYBOX = "/bin/busybox"
+PROMETHEUS = "/usr/bin/prometheus"
 APPLETS = ["sh", "sleep", "dd", "cat", "echo", "true", "yes", "head"]
 
 
@@ -339,3 +343,69 @@ def cgroup_file(runsc, sid, controller, name):
 
 def cgroup_procs(runsc, sid):
     return sorted(int(x) for x in cgroup_file(runsc, sid, "memory", "cgroup.procs").split())
+
+
+class Prometheus:
+    """/usr/bin/prometheus on loopback with a temp config and TSDB, stopped by its PID."""
+
+    def __init__(self, target, rule_files, scrape_configs=None, job="gvisor-exporter"):
+        """Scrapes `target` with a plain static job named `job`, or runs the given
+        `scrape_configs` instead (e.g. operator_scrape's prometheus-operator job)."""
+        self.dir = tempfile.mkdtemp(prefix="gve-prometheus-")
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = {
+            "global": {"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"},
+            "rule_files": rule_files,
+            "scrape_configs": scrape_configs or [{"job_name": job, "static_configs": [{"targets": [target]}]}],
+        }
+        cfg = os.path.join(self.dir, "prometheus.yml")
+        with open(cfg, "w") as f:
+            yaml.safe_dump(config, f)
+        self.log = open(os.path.join(self.dir, "prometheus.log"), "wb")
+        self.proc = subprocess.Popen(
+            [PROMETHEUS, f"--config.file={cfg}", f"--storage.tsdb.path={self.dir}/data",
+             f"--web.listen-address=127.0.0.1:{self.port}", "--web.enable-lifecycle"],
+            stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT)
+
+    def logs(self):
+        self.log.flush()
+        with open(self.log.name, errors="replace") as f:
+            return f.read()[-4000:]
+
+    def get(self, path, **params):
+        url = self.url + path + ("?" + urllib.parse.urlencode(params) if params else "")
+        with urllib.request.urlopen(url, timeout=5) as r:
+            body = json.load(r)
+        assert body["status"] == "success", body
+        return body["data"]
+
+    def query(self, expr):
+        """[(labels, value)] of an instant query."""
+        data = self.get("/api/v1/query", query=expr)
+        assert data["resultType"] == "vector", data
+        return [(s["metric"], float(s["value"][1])) for s in data["result"]]
+
+    def query_at(self, expr, at):
+        """[(labels, value)] of an instant query evaluated at unix time `at`."""
+        data = self.get("/api/v1/query", query=expr, time=f"{at:.3f}")
+        assert data["resultType"] == "vector", data
+        return [(s["metric"], float(s["value"][1])) for s in data["result"]]
+
+    def wait_ready(self, timeout=30):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            assert self.proc.poll() is None, "prometheus exited: " + self.logs()
+            try:
+                with urllib.request.urlopen(self.url + "/-/ready", timeout=2) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise TimeoutError("prometheus not ready: " + self.logs())
+
+    def stop(self):
+        stop_process(self.proc, timeout=20)
+        self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)

@@ -44,14 +44,11 @@ import re
 import time
 
 import pytest
+import yaml
 
+import operator_scrape
 from containerd_env import PrivateContainerd, installed, stop_and_list_leftovers
-from gvisor_env import Exporter
-
-try:  # the Prometheus helper may move to gvisor_env; until then it lives in the rules e2e test
-    from gvisor_env import Prometheus
-except ImportError:
-    from test_prometheus_e2e import Prometheus
+from gvisor_env import Exporter, Prometheus
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DASHBOARDS = os.path.join(REPO, "dashboards")
@@ -197,12 +194,17 @@ def exporter(containerd, pods, direct, exporter_bin, workdir):
         e.stop()
 
 
-@pytest.fixture(scope="module")
-def prometheus(exporter):
-    """Scrapes every second; ready once it holds >= 12 s of scrapes (a 10 s rate
-    window) and both pods burn CPU and make syscalls."""
+@pytest.fixture(scope="module", params=sorted(operator_scrape.MONITORS))
+def prometheus(request, exporter):
+    """Scrapes every second with the job prometheus-operator generates from the
+    shipped ServiceMonitor or PodMonitor (tests/e2e/operator_scrape.py: its target
+    labels namespace/pod/container/service/endpoint, job from jobLabel, the
+    manifest's relabelings and honorLabels); ready once it holds >= 12 s of scrapes
+    (a 10 s rate window) and both pods burn CPU and make syscalls."""
     t0 = time.time()
-    p = Prometheus(f"127.0.0.1:{exporter.port}", [RULES])
+    job, _ = operator_scrape.monitor_job(request.param, f"127.0.0.1:{exporter.port}")
+    p = Prometheus(None, [RULES], scrape_configs=[job])
+    p.monitor = request.param
     try:
         p.wait_ready()
         deadline = time.time() + 60
@@ -215,16 +217,23 @@ def prometheus(exporter):
             assert time.time() < deadline, \
                 f"scrapes={n} cpu={cpu} syscalls={calls}\n{p.logs()}\n{exporter.logs()}"
             time.sleep(0.5)
-        print(f"prometheus ready with data after {time.time() - t0:.1f}s")
+        print(f"prometheus ({request.param} job) ready with data after {time.time() - t0:.1f}s")
         yield p
     finally:
         p.stop()
 
 
-def variable_values(exporter, pod_id, container=None):
-    """Grafana variable values of one running pod, read from the exporter itself."""
+def scrape_target(prom):
+    """The labels Prometheus gave the exporter's target (its `up` series)."""
+    (labels, _), = prom.query("up")
+    return labels
+
+
+def variable_values(prom, exporter, pod_id, container=None):
+    """Grafana variable values of one running pod, read from the exporter itself
+    (instance: what the scrape job's relabelings made of the target)."""
     (labels, _), = exporter.scrape().select("gvisor_sandbox_info", sandbox_id=pod_id)
-    vals = {"instance": f"127.0.0.1:{exporter.port}", "namespace": labels["namespace"],
+    vals = {"instance": scrape_target(prom)["instance"], "namespace": labels["namespace"],
             "pod": labels["pod"], "sandbox": pod_id, "datasource": "prometheus",
             "runtimeclass": labels["runtime_class"]}
     assert vals["runtimeclass"] == RUNTIME_CLASS, labels
@@ -263,6 +272,35 @@ def variable_queries(dash):
             yield v["name"], q["query"] if isinstance(q, dict) else q
 
 
+# Metrics (and recording rules) about workloads: their namespace/pod labels must be
+# the workload's, never the exporter pod's that the scrape job's target carries.
+WORKLOAD_SERIES = re.compile(r"\b(gvisor_(sandbox|container)_[a-z_]+|gvisor_pod_(info|labels)|"
+                             r"gvisor_policy_unsandboxed_pod\b|namespace(_pod)?:[a-z_:0-9]+)")
+
+
+def workloads(exporter):
+    """{(namespace, pod)} of every sandbox, as the exporter itself labels them."""
+    return {(l["namespace"], l["pod"]) for l in sandbox_infos(exporter.scrape()).values()}
+
+
+def label_problems(series, expr, pods):
+    """What is wrong with the labels of a query's result: a label the scrape renamed
+    (exported_*), or a workload series whose namespace/pod is not a workload's."""
+    namespaces, names = {ns for ns, _ in pods}, {pod for _, pod in pods}
+    out = []
+    for s in series:
+        m = s["metric"]
+        renamed = sorted(k for k in m if k.startswith("exported_"))
+        if renamed:
+            out.append(f"labels renamed by the scrape {renamed}: {m}")
+        if WORKLOAD_SERIES.search(expr):
+            if "namespace" in m and m["namespace"] not in namespaces:
+                out.append(f"namespace {m['namespace']!r} is no workload's {sorted(namespaces)}: {m}")
+            if "pod" in m and m["pod"] not in names:
+                out.append(f"pod {m['pod']!r} is no workload's {sorted(names)}: {m}")
+    return out
+
+
 # ----------------------------------------------------------------------------- tests
 def test_runtime_class_comes_from_cri(containerd, pods, exporter):
     """The exporter's namespace/pod/runtime_class labels are containerd's pods, the
@@ -283,8 +321,9 @@ def test_runtime_class_comes_from_cri(containerd, pods, exporter):
 @pytest.mark.parametrize("name", DASHBOARD_FILES)
 def test_every_panel_returns_data(name, prometheus, exporter, pods):
     dash = dashboards([name])[name]
-    one = variable_values(exporter, pods[BURNER], container=BURNER_CTR)
+    one = variable_values(prometheus, exporter, pods[BURNER], container=BURNER_CTR)
     failures, checked = [], 0
+    pods_now = workloads(exporter)
     for vals_name, vals in (("one pod", one), ("All", all_values())):
         for var, q in variable_queries(dash):
             got = label_values(prometheus, substitute(q, vals))
@@ -301,7 +340,9 @@ def test_every_panel_returns_data(name, prometheus, exporter, pods):
                 failures.append(f"{where}: instant query returned no series: {expr}")
             if rng is not None and not rng:
                 failures.append(f"{where}: range query returned no series: {expr}")
-    print(f"{name}: {checked} target queries checked (runtimeclass={one['runtimeclass']!r})")
+            failures += [f"{where}: {p}" for p in label_problems(inst, expr, pods_now)]
+    print(f"{name}: {checked} target queries checked ({prometheus.monitor} job, "
+          f"runtimeclass={one['runtimeclass']!r})")
     if name == "gvisor-syscalls.json":  # what makes the unimplemented-syscall panels real
         print("unimplemented syscalls of the burner:", sorted(
             {l["syscall"] for l, _ in exporter.scrape().select(
@@ -317,7 +358,7 @@ def test_variables_select_only_that_pod(prometheus, exporter, pods):
     dash = dashboards(["gvisor-pod.json"])["gvisor-pod.json"]
     (p, t), = [(p, t) for p, t in targets(dash) if p["title"] == "In-sandbox vs host memory"
                and "memory_total_bytes" in t["expr"]]
-    vals = variable_values(exporter, pods[BURNER])
+    vals = variable_values(prometheus, exporter, pods[BURNER])
     res = prometheus.get("/api/v1/query", query=substitute(t["expr"], vals))["result"]
     assert [r["metric"]["pod"] for r in res] == [BURNER], res
     for rc, want in ((".*", sorted([*PODS, "direct"])), (RUNTIME_CLASS, sorted(PODS)),
@@ -325,7 +366,7 @@ def test_variables_select_only_that_pod(prometheus, exporter, pods):
         res = prometheus.get("/api/v1/query",
                              query=substitute(t["expr"], {**all_values(), "runtimeclass": rc}))["result"]
         assert sorted(r["metric"]["pod"] for r in res) == want, (rc, res)
-    vals = variable_values(exporter, pods[APP])
+    vals = variable_values(prometheus, exporter, pods[APP])
     (p, t), = [(p, t) for p, t in targets(dash) if p["title"] == "Host processes by role"]
     res = prometheus.get("/api/v1/query", query=substitute(t["expr"], vals))["result"]
     roles = {r["metric"]["role"]: float(r["value"][1]) for r in res}
@@ -335,3 +376,63 @@ def test_variables_select_only_that_pod(prometheus, exporter, pods):
 def test_dashboard_files_are_the_ones_checked():
     names = sorted(os.path.basename(p) for p in glob.glob(os.path.join(DASHBOARDS, "*.json")))
     assert names == sorted(DASHBOARD_FILES), names
+
+
+def test_scrape_target_has_the_operators_labels(prometheus):
+    """The job really is prometheus-operator's: the target carries the exporter
+    pod's namespace/pod/container, endpoint (and service), job from jobLabel and
+    instance = node from the manifest's relabelings."""
+    got = scrape_target(prometheus)
+    want = {"job": "gvisor-exporter", "instance": operator_scrape.NODE, "node": operator_scrape.NODE,
+            "namespace": "gvisor-exporter", "pod": operator_scrape.EXPORTER_POD,
+            "container": "gvisor-exporter", "endpoint": "metrics"}
+    if prometheus.monitor == "ServiceMonitor":
+        want["service"] = "gvisor-exporter"
+    assert {k: v for k, v in got.items() if k != "__name__"} == want
+
+
+def test_workload_series_keep_the_workloads_labels(prometheus, exporter):
+    """Every series of a sandbox keeps the namespace/pod/container the exporter gave
+    it (not the exporter pod's), nothing is renamed to exported_*, and the
+    exporter's own series carry the exporter pod's labels."""
+    infos = sandbox_infos(exporter.scrape())
+    series = prometheus.get("/api/v1/series", **{"match[]": '{__name__=~"gvisor_.+"}',
+                                                 "start": f"{time.time() - 5:.3f}"})
+    problems, checked = [], 0
+    for m in series:
+        renamed = sorted(k for k in m if k.startswith("exported_"))
+        if renamed:
+            problems.append(f"renamed {renamed}: {m}")
+        sid = m.get("sandbox_id")
+        if sid:
+            checked += 1
+            want = (infos[sid]["namespace"], infos[sid]["pod"])
+            if (m.get("namespace", ""), m.get("pod", "")) != want:
+                problems.append(f"{m['__name__']} of {sid}: namespace/pod "
+                                f"{(m.get('namespace'), m.get('pod'))}, wanted {want}")
+    assert checked > 100, f"only {checked} sandbox series"
+    containers = {(l["sandbox_id"], l["container"]) for l, _ in exporter.scrape().select("gvisor_container_info")}
+    got = {(m["sandbox_id"], m.get("container", "")) for m in series if m["__name__"] == "gvisor_container_info"}
+    if got != containers:
+        problems.append(f"containers {sorted(got)}, the exporter's {sorted(containers)}")
+    (own, _), = prometheus.query("gvisor_exporter_build_info")
+    assert (own["namespace"], own["pod"]) == ("gvisor-exporter", operator_scrape.EXPORTER_POD), own
+    assert not problems, "\n".join(problems[:20]) + f"\n({len(problems)} problems)"
+
+
+def test_every_recording_rule_returns_workload_series(prometheus, exporter):
+    """Each recording rule of deploy/prometheus has series, and those with a
+    namespace/pod label name the workloads."""
+    with open(RULES) as f:
+        records = [r["record"] for g in yaml.safe_load(f)["groups"] for r in g["rules"] if "record" in r]
+    pods_now = workloads(exporter)
+    failures = []
+    for record in records:
+        res = prometheus.get("/api/v1/query", query=record)["result"]
+        if not res:
+            failures.append(f"{record}: no series")
+        failures += [f"{record}: {p}" for p in label_problems(res, record, pods_now)]
+        if record.startswith("namespace_pod:") and res and \
+                {(r["metric"].get("namespace"), r["metric"].get("pod")) for r in res} - pods_now:
+            failures.append(f"{record}: namespace/pod not the workloads' {pods_now}: {res}")
+    assert not failures, "\n".join(failures)
