@@ -9,23 +9,17 @@ magnitude (tests/prometheus/rules_test.yml checks magnitudes). The alerts'
 `for:` durations (>= 5m) do not elapse here: an alert whose expression holds is
 "pending", and pending/firing alerts are compared with the expected set.
 """
-import json
 import os
-import shutil
 import subprocess
-import tempfile
 import time
-import urllib.parse
-import urllib.request
 
 import pytest
 import yaml
 
-from gvisor_env import Exporter, free_port, stop_process
+from gvisor_env import Exporter, Prometheus
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RULES = os.path.join(REPO, "deploy", "prometheus", "gvisor-exporter.rules.yml")
-PROMETHEUS = "/usr/bin/prometheus"
 PROMTOOL = "/usr/bin/promtool"
 JOB = "gvisor-exporter"
 
@@ -57,70 +51,6 @@ def exporter(sandboxes, exporter_bin, workdir):
                                          "--poll.interval=1s", "--cri.endpoint="])
     yield e
     e.stop()
-
-
-class Prometheus:
-    """/usr/bin/prometheus on loopback with a temp config and TSDB, stopped by its PID."""
-
-    def __init__(self, target, rule_files):
-        self.dir = tempfile.mkdtemp(prefix="gve-prometheus-")
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = {
-            "global": {"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"},
-            "rule_files": rule_files,
-            "scrape_configs": [{"job_name": JOB, "static_configs": [{"targets": [target]}]}],
-        }
-        cfg = os.path.join(self.dir, "prometheus.yml")
-        with open(cfg, "w") as f:
-            yaml.safe_dump(config, f)
-        self.log = open(os.path.join(self.dir, "prometheus.log"), "wb")
-        self.proc = subprocess.Popen(
-            [PROMETHEUS, f"--config.file={cfg}", f"--storage.tsdb.path={self.dir}/data",
-             f"--web.listen-address=127.0.0.1:{self.port}", "--web.enable-lifecycle"],
-            stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT)
-
-    def logs(self):
-        self.log.flush()
-        with open(self.log.name, errors="replace") as f:
-            return f.read()[-4000:]
-
-    def get(self, path, **params):
-        url = self.url + path + ("?" + urllib.parse.urlencode(params) if params else "")
-        with urllib.request.urlopen(url, timeout=5) as r:
-            body = json.load(r)
-        assert body["status"] == "success", body
-        return body["data"]
-
-    def query(self, expr):
-        """[(labels, value)] of an instant query."""
-        data = self.get("/api/v1/query", query=expr)
-        assert data["resultType"] == "vector", data
-        return [(s["metric"], float(s["value"][1])) for s in data["result"]]
-
-    def query_at(self, expr, at):
-        """[(labels, value)] of an instant query evaluated at unix time `at`."""
-        data = self.get("/api/v1/query", query=expr, time=f"{at:.3f}")
-        assert data["resultType"] == "vector", data
-        return [(s["metric"], float(s["value"][1])) for s in data["result"]]
-
-    def wait_ready(self, timeout=30):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            assert self.proc.poll() is None, "prometheus exited: " + self.logs()
-            try:
-                with urllib.request.urlopen(self.url + "/-/ready", timeout=2) as r:
-                    if r.status == 200:
-                        return
-            except OSError:
-                pass
-            time.sleep(0.2)
-        raise TimeoutError("prometheus not ready: " + self.logs())
-
-    def stop(self):
-        stop_process(self.proc, timeout=20)
-        self.log.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def recording_rules():
@@ -200,7 +130,8 @@ def test_every_recording_rule_has_plausible_values(prometheus, exporter):
     assert ns_cpu["shop"] == pytest.approx(overhead[BURNER], rel=0.5, abs=1e-3)
     node_cpu = by(seen["instance:gvisor_cpu_overhead_seconds:sum_rate5m"], "instance")
     assert set(node_cpu) == {instance}
-    assert node_cpu[instance] >= -0.15 * sum(host.values()) - 3e-4
+    # The node's sum of the per-sandbox overheads: the same tick-noise bound, summed.
+    assert node_cpu[instance] >= -0.15 * sum(host.values()) - 2e-3 * len(sandboxes), (node_cpu, host)
 
     # Memory (bytes).
     pss = by(seen["namespace_pod:gvisor_sandbox_host_memory_pss_bytes:sum"], "sandbox_id")
