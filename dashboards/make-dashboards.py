@@ -19,10 +19,22 @@ the pod's runtime handler through --runtime.classes or the Kubernetes API; ""
 when CRI is off). Every dashboard has a `runtimeclass` variable (after instance;
 namespace, pod and sandbox are listed from gvisor_sandbox_info filtered by it),
 and every per-sandbox series is restricted to it with
-`and on (instance, sandbox_id) gvisor_sandbox_info{..., runtime_class=~"$runtimeclass"}`
+`and on (cluster, job, instance, sandbox_id) gvisor_sandbox_info{..., runtime_class=~"$runtimeclass"}`
 (in_rc()); its "All" value .* also matches "", so nodes without CRI show
-everything. The RuntimeClass panels group by it with `* on (instance, sandbox_id)
+everything. The RuntimeClass panels group by it with `* on (cluster, job, instance, sandbox_id)
 group_left (runtime_class)`. Node-level series (NODE) are not filtered.
+
+Cluster and job: every selector (targets and variable queries, SCOPE) starts with
+`cluster=~"$cluster", job=~"$job"`; joins match on (cluster, job, instance,
+sandbox_id) (JOIN). `job` lists the jobs scraping the exporter (multi-value,
+default gvisor-exporter: the ServiceMonitor/PodMonitor's job, what the alerts
+expect). `cluster` lists the `cluster` label values (an external label of each
+Prometheus, as kube-prometheus' multi-cluster setup adds them); unlike
+kubernetes-mixin (`cluster="$cluster"`, hidden unless showMultiCluster is set at
+generation time) it is always shown, includes All and matches with =~ and
+allValue .*: on a Prometheus without a cluster label the list is empty, All (.*)
+matches the absent (empty) label, so one JSON serves single- and multi-cluster
+setups without regeneration.
 """
 import argparse
 import json
@@ -34,8 +46,11 @@ DS = {"type": "prometheus", "uid": "${datasource}"}
 TAGS = ["gvisor", "gvisor-exporter"]
 
 # Selectors (Grafana substitutes the variables; multi-value variables as regex).
-NODE = 'instance=~"$instance"'
-POD = 'instance=~"$instance", namespace=~"$namespace", pod=~"$pod"'
+SCOPE = 'cluster=~"$cluster", job=~"$job"'   # every selector: the chosen cluster(s) and scrape job(s)
+NODE = SCOPE + ', instance=~"$instance"'
+JOIN = "cluster, job, instance, sandbox_id"   # one sandbox's series (absent labels match as empty)
+DEFAULT_JOB = "gvisor-exporter"               # the ServiceMonitor/PodMonitor's job (deploy/kubernetes)
+POD = NODE + ', namespace=~"$namespace", pod=~"$pod"'
 SANDBOX = POD + ', sandbox_id=~"$sandbox"'
 CONTAINER = POD + ', container=~"$container"'
 RI = "$__rate_interval"
@@ -48,7 +63,7 @@ def in_rc(vector):
     sandboxes of the selected RuntimeClass; keeps its labels. `and` binds looser
     than comparisons and arithmetic, so `x == 1` may be passed; use the result as
     a whole expression or inside parentheses."""
-    return f"{vector} and on (instance, sandbox_id) {RC_INFO}"
+    return f"{vector} and on ({JOIN}) {RC_INFO}"
 
 
 def sel(metric, s, cmp=""):
@@ -170,8 +185,10 @@ def hide_columns(*names):
                                            "indexByName": {}, "renameByName": {}}}]
 
 
-def variable_query(name, label, query, multi=True):
+def variable_query(name, label, query, multi=True, default=None):
     current = {"selected": True, "text": ["All"], "value": ["$__all"]} if multi else {}
+    if default is not None:
+        current = {"selected": True, "text": [default], "value": [default]}
     return {"current": current, "datasource": DS, "hide": 0,
             "includeAll": multi, "allValue": ".*" if multi else None, "label": label,
             "multi": multi, "name": name, "options": [],
@@ -184,16 +201,20 @@ def variables(*names):
             "includeAll": False, "label": "Data source", "multi": False,
             "name": "datasource", "options": [], "query": "prometheus", "refresh": 1, "regex": "",
             "skipUrlSync": False, "type": "datasource"}]
-    # Each one filtered by the ones before it (instance, runtimeclass, namespace, pod).
+    # Each one filtered by the ones before it (cluster, job, instance, runtimeclass, namespace, pod).
     q = {
-        "instance": ("Node (instance)", "label_values(gvisor_exporter_build_info, instance)"),
-        "runtimeclass": ("RuntimeClass", 'label_values(gvisor_sandbox_info{instance=~"$instance"}, runtime_class)'),
-        "namespace": ("Namespace", f'label_values(gvisor_sandbox_info{{instance=~"$instance", {RC}}}, namespace)'),
-        "pod": ("Pod", f'label_values(gvisor_sandbox_info{{instance=~"$instance", {RC}, namespace=~"$namespace"}}, pod)'),
+        "instance": ("Node (instance)", f"label_values(gvisor_exporter_build_info{{{SCOPE}}}, instance)"),
+        "runtimeclass": ("RuntimeClass", f"label_values(gvisor_sandbox_info{{{NODE}}}, runtime_class)"),
+        "namespace": ("Namespace", f"label_values(gvisor_sandbox_info{{{NODE}, {RC}}}, namespace)"),
+        "pod": ("Pod", f'label_values(gvisor_sandbox_info{{{NODE}, {RC}, namespace=~"$namespace"}}, pod)'),
         "sandbox": ("Sandbox", f"label_values({RC_INFO}, sandbox_id)"),
         # gvisor_container_info has no runtime_class; $pod is already filtered by it.
         "container": ("Container", "label_values(gvisor_container_info{" + POD + "}, container)"),
     }
+    # Cluster: empty list and All (.*) without a cluster label, see the module docstring.
+    out.append(variable_query("cluster", "Cluster", "label_values(gvisor_exporter_build_info, cluster)"))
+    out.append(variable_query("job", "Job", 'label_values(gvisor_exporter_build_info{cluster=~"$cluster"}, job)',
+                              default=DEFAULT_JOB))
     for n in names:
         out.append(variable_query(n, *q[n]))
     return out
@@ -269,7 +290,7 @@ def node_overview():
             "Sum of the pods' memory overhead (host PSS minus in-sandbox memory) by RuntimeClass; compare with the "
             "RuntimeClass's declared overhead.podFixed times its pod count.",
             "bytes", [{"expr": f"sum by (runtime_class) (gvisor_sandbox_memory_overhead_bytes{{{POD}}}\n"
-                               f"  * on (instance, sandbox_id) group_left (runtime_class) {RC_INFO})",
+                               f"  * on ({JOIN}) group_left (runtime_class) {RC_INFO})",
                        "legend": "{{runtime_class}}"}], w=8)
     b.panel("stat", "Unsandboxed pods in sandboxed namespaces",
             "Ready pods in the exporter's --policy.sandboxed-namespaces that do not run under gVisor (from the CRI "

@@ -11,6 +11,12 @@ For every dashboards/*.json:
   (per-sandbox series joined to gvisor_sandbox_info's runtime_class);
 * panel ids are unique (rows' nested panels included), panels fit the 24-column
   grid and do not overlap;
+* cluster and job: `cluster` and `job` variables come first (after datasource);
+  `cluster` includes All with allValue .* (so a Prometheus without a cluster label
+  matches everything), `job` is multi-value with default gvisor-exporter; every
+  vector selector of every target and variable query matches cluster=~"$cluster"
+  and job=~"$job" (the cluster and job variables' own queries: the ones before
+  them), and every join on a sandbox (`on (... sandbox_id)`) includes cluster and job;
 * every panel with targets has a unit (fieldConfig.defaults.unit);
 * every panel, target and query variable uses the datasource variable
   (${datasource}) and nothing else;
@@ -51,7 +57,10 @@ SYSCALL_METRICS = {
     "gvisor_sandbox_syscall_session_state",
 }
 DS = {"type": "prometheus", "uid": "${datasource}"}
-REQUIRED_VARS = ("datasource", "instance", "runtimeclass", "namespace", "pod")
+REQUIRED_VARS = ("datasource", "cluster", "job", "instance", "runtimeclass", "namespace", "pod")
+# Every selector is scoped by these, in this order (the first variables after datasource).
+SCOPE_VARS = ("cluster", "job")
+DEFAULT_JOB = "gvisor-exporter"   # the ServiceMonitor/PodMonitor's job (tests/deploy/check_manifests.py JOB)
 # Variables listed from gvisor_sandbox_info, which must be narrowed to the RuntimeClass.
 RC_FILTERED_VARS = ("namespace", "pod", "sandbox")
 
@@ -107,6 +116,30 @@ def metric_names(expr):
             continue
         names.add(name)
     return names
+
+
+def scoped_by(matchers, name):
+    """Whether a selector's matchers (text inside {}) hold name=~"$name" (or ${name}, ${name:fmt})."""
+    return re.search(r'(?<![\w])%s\s*=~\s*"\$(?:%s(?![\w])|\{%s(?::[^}"]*)?\})"' % ((re.escape(name),) * 3),
+                     matchers) is not None
+
+
+def unscoped_selectors(expr, names=SCOPE_VARS):
+    """Metric names of the vector selectors in expr (bare names included) that do not
+    match every label of `names` against its variable."""
+    sel = r'([A-Za-z_:][A-Za-z0-9_:]*)\s*\{((?:[^}"]|"(?:[^"\\]|\\.)*")*)\}'
+    rest = re.sub(sel, lambda m: " " if all(scoped_by(m.group(2), n) for n in names) else m.group(0), expr)
+    return metric_names(rest)
+
+
+def unscoped_joins(expr):
+    """`on (...)` label lists of joins on a sandbox that lack a SCOPE_VARS label."""
+    out = []
+    for m in re.finditer(r"\bon\s*\(([^)]*)\)", expr):
+        labels = {x.strip() for x in m.group(1).split(",")}
+        if "sandbox_id" in labels and not set(SCOPE_VARS) <= labels:
+            out.append(m.group(0))
+    return out
 
 
 def all_panels(dash):
@@ -196,6 +229,12 @@ def check_dashboard(path, allowed, errors):
             err(f"{label}: metrics not in METRICS.md / syscall list / recording rules: {sorted(unknown)}")
         if uses_var(expr, "pod") and not uses_var(expr, "runtimeclass"):
             err(f"{label}: selects pods ($pod) but ignores $runtimeclass")
+        unscoped = unscoped_selectors(expr)
+        if unscoped or not all(uses_var(expr, n) for n in SCOPE_VARS):
+            err(f"{label}: selectors of {sorted(unscoped) or expr!r} ignore $cluster or $job "
+                '(each needs cluster=~"$cluster", job=~"$job")')
+        for j in unscoped_joins(expr):
+            err(f"{label}: join {j!r} ignores cluster or job")
     for v, q in variable_queries(dash):
         if v.get("datasource") != DS:
             err(f"variable {v.get('name')}: datasource {v.get('datasource')} is not {DS}")
@@ -204,6 +243,23 @@ def check_dashboard(path, allowed, errors):
             err(f"variable {v.get('name')}: query {q!r} reads unknown metrics {sorted(unknown)}")
         if v.get("name") in RC_FILTERED_VARS and not uses_var(q or "", "runtimeclass"):
             err(f"variable {v.get('name')}: query {q!r} is not filtered by $runtimeclass")
+        # A scope variable is filtered by the scope variables before it; every other one by all.
+        need = SCOPE_VARS[:SCOPE_VARS.index(v["name"])] if v.get("name") in SCOPE_VARS else SCOPE_VARS
+        unscoped = unscoped_selectors(q or "", need) if need else set()
+        if unscoped or not all(uses_var(q or "", n) for n in need):
+            err(f"variable {v.get('name')}: query {q!r} ignores " + " or ".join(f"${n}" for n in need))
+        for j in unscoped_joins(q or ""):
+            err(f"variable {v.get('name')}: join {j!r} ignores cluster or job")
+    names = [v.get("name") for v in dash.get("templating", {}).get("list", [])]
+    if names[:1 + len(SCOPE_VARS)] != ["datasource", *SCOPE_VARS]:
+        err(f"variables must start with datasource, {', '.join(SCOPE_VARS)} (every other one depends on them): {names}")
+    cl, jb = tvars.get("cluster", {}), tvars.get("job", {})
+    if cl.get("type") != "query" or not cl.get("includeAll") or cl.get("allValue") != ".*":
+        err("variable cluster: a query variable with All = .* (a Prometheus without a cluster label lists no "
+            "cluster; All must still match every series)")
+    if jb.get("type") != "query" or not jb.get("multi") or \
+            (jb.get("current") or {}).get("value") not in ([DEFAULT_JOB], DEFAULT_JOB):
+        err(f"variable job: a multi-value query variable defaulting to {DEFAULT_JOB!r}: {jb.get('current')}")
 
     # Any other datasource reference anywhere (besides Grafana's built-in annotation).
     builtin = {"type": "grafana", "uid": "-- Grafana --"}
