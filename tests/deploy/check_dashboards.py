@@ -2,7 +2,8 @@
 """Static checks of the Grafana dashboards in dashboards/ (no Grafana, no network).
 
 For every dashboards/*.json:
-* it is what dashboards/make-dashboards.py generates (run it after editing);
+* it is what dashboards/make-dashboards.py generates (run it after editing), and so
+  are the Grafana-sidecar ConfigMaps in deploy/kubernetes/dashboards/;
 * current schema (schemaVersion >= 36), a unique uid, a `datasource` variable of
   type datasource/prometheus, and instance, runtimeclass, namespace and pod
   variables;

@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """Checks deploy/kubernetes: renders, schema-valid, consistent, and the examples run.
 
-1. `kubectl kustomize` renders deploy/kubernetes, .../podmonitor, .../exporter and
-   .../examples with every kubectl given (default: `kubectl` on PATH, plus those in
+1. `kubectl kustomize` renders deploy/kubernetes, .../podmonitor, .../exporter,
+   .../examples and .../dashboards with every kubectl given (default: `kubectl` on PATH, plus those in
    $GVE_EXTRA_KUBECTL, colon-separated, e.g. Debian 12's kubernetes-client 1.20 with
    kustomize v2.0.3), and all of them render the same objects.
 2. Every rendered object validates against the official schemas, offline
