@@ -22,6 +22,16 @@
    Kyverno policies (what the schema cannot see: one action per rule, Pods in the
    sandboxed namespaces, Enforce, the pattern's matches, the defaults they inject =
    RuntimeClass gvisor), the example Deployment and the benchmark Jobs agree.
+   DaemonSet scheduling and exposure: a priorityClassName (a system class, or a
+   PriorityClass rendered with it, 0 < value <= 1e9, not globalDefault); tolerations
+   that match our taint and arbitrary NoSchedule and NoExecute taints (Kubernetes'
+   matching rules); --web.listen-address=$(POD_IP):9787 (or [$(POD_IP)]:9787) with
+   POD_IP from the downward API status.podIP, probes without httpGet.host. RBAC: the
+   ClusterRole's (group, resource, verb) set equals the Kubernetes API paths in
+   exporter/sources/kube (collection = list, named = get, watch= = watch).
+   Dashboards: deploy/kubernetes/dashboards has one ConfigMap per dashboards/*.json,
+   labelled grafana_dashboard: "1", in gvisor-exporter, holding the file verbatim
+   (drift check), under 256 KiB (client-side apply's annotation; ConfigMaps: 1 MiB).
 4. The benchmark Jobs' script runs in a real gVisor sandbox (runsc, busybox) at
    SCALE=1 and prints every phase (skipped without root/runsc: say --no-run).
 
