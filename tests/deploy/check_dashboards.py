@@ -24,6 +24,8 @@ For every dashboards/*.json:
 * every metric name in every expression and variable query is in METRICS.md, one
   of SYSCALL_METRICS (the syscall metrics being implemented), or a recording rule
   of deploy/prometheus/gvisor-exporter.rules.yml (the e2e test loads those rules);
+* `promtool test rules`: one join over the same node and sandbox in two clusters, without a
+  cluster label and under another job sums exactly the series of each cluster/job choice;
 * every expression parses: `promtool check rules` on a temp rules file holding
   them all (template variables substituted), when promtool is installed;
 * Grafana's own dashboard schema accepts the files (validate-dashboards.mjs with
@@ -309,6 +311,47 @@ def promtool_parse(dashes, errors):
             print(f"ok   promtool parses all {len(rules)} expressions")
 
 
+def promtool_scopes(dashes, errors):
+    """`promtool test rules` on one join of the node overview (memory overhead per RuntimeClass:
+    `* on (...) group_left`) over the same node and sandbox names in clusters east and west, in
+    a Prometheus without a cluster label, and under another job: each cluster/job choice must
+    sum exactly its own series (a join without cluster and job finds duplicates and fails)."""
+    promtool = shutil.which("promtool") or "/usr/bin/promtool"
+    if not os.path.exists(promtool):
+        print("SKIP promtool cluster/job test: promtool not installed (Debian package prometheus)")
+        return
+    dash = dashes.get("gvisor-node-overview.json", {})
+    exprs = [t["expr"] for p, t in targets(dash) if p.get("title") == "Memory overhead per RuntimeClass"]
+    if len(exprs) != 1:
+        errors.append("promtool cluster/job test: panel 'Memory overhead per RuntimeClass' not found")
+        return
+    series = []
+    # (cluster, job, overhead): "" = no cluster label (a single Prometheus).
+    for cluster, job, value in (("east", DEFAULT_JOB, 100), ("west", DEFAULT_JOB, 20), ("", DEFAULT_JOB, 3),
+                                ("east", "other", 1000)):
+        lab = (f'cluster="{cluster}", ' if cluster else "") + \
+            f'job="{job}", instance="node-1", namespace="ns", pod="p", sandbox_id="sb1"'
+        series.append({"series": f"gvisor_sandbox_memory_overhead_bytes{{{lab}}}", "values": f"{value}x5"})
+        series.append({"series": f'gvisor_sandbox_info{{{lab}, runtime_class="gvisor"}}', "values": "1x5"})
+    cases = (({"cluster": ".*", "job": DEFAULT_JOB}, 123), ({"cluster": "east", "job": DEFAULT_JOB}, 100),
+             ({"cluster": "west", "job": DEFAULT_JOB}, 20), ({"cluster": ".*", "job": ".*"}, 1123),
+             ({"cluster": "east", "job": "other"}, 1000))
+    tests = [{"expr": substitute(exprs[0], vals), "eval_time": "2m",
+              "exp_samples": [{"labels": '{runtime_class="gvisor"}', "value": want}]} for vals, want in cases]
+    with tempfile.TemporaryDirectory(prefix="gve-dash-scope-") as d:
+        path = os.path.join(d, "test.yml")
+        with open(path, "w") as f:
+            yaml.safe_dump({"rule_files": [], "evaluation_interval": "1m",
+                            "tests": [{"interval": "1m", "input_series": series, "promql_expr_test": tests}]}, f)
+        res = subprocess.run([promtool, "test", "rules", path], capture_output=True, text=True)
+    if res.returncode != 0:
+        errors.append("promtool cluster/job test (same node and sandbox in two clusters, no cluster, another job):\n"
+                      + (res.stdout + res.stderr)[-3000:])
+    else:
+        print(f"ok   promtool: cluster/job scoping sums only the chosen series ({len(cases)} choices, "
+              "two clusters, no cluster label, another job)")
+
+
 def grafana_schema(paths, errors):
     here = os.path.dirname(os.path.abspath(__file__))
     node_modules = os.environ.get("GVE_DEPLOY_NODE_MODULES", os.path.join(here, "node_modules"))
@@ -354,6 +397,7 @@ def main():
         print(f"{'ok  ' if len(errors) == n0 else 'FAIL'} {os.path.basename(path)}: "
               f"{sum(1 for _ in all_panels(dash))} panels, {n} targets")
     promtool_parse(dashes, errors)
+    promtool_scopes(dashes, errors)
     if not args.no_grafana_schema:
         grafana_schema(paths, errors)
     for e in errors:
