@@ -25,7 +25,7 @@
    DaemonSet scheduling and exposure: a priorityClassName (a system class, or a
    PriorityClass rendered with it, 0 < value <= 1e9, not globalDefault); tolerations
    that match our taint and arbitrary NoSchedule and NoExecute taints (Kubernetes'
-   matching rules); --web.listen-address=$(POD_IP):9787 (or [$(POD_IP)]:9787) with
+   matching rules); --web.listen-address=$(POD_IP):9787 with
    POD_IP from the downward API status.podIP, probes without httpGet.host. RBAC: the
    ClusterRole's (group, resource, verb) set equals the Kubernetes API paths in
    exporter/sources/kube (collection = list, named = get, watch= = watch).
@@ -73,7 +73,8 @@ SANDBOXED_NAMESPACES = {"sandbox", "untrusted"}
 # DaemonSet scheduling and listen address (docs/deploy.md "Scheduling, priority, listen address, RBAC").
 SYSTEM_PRIORITY_CLASSES = {"system-node-critical", "system-cluster-critical"}
 MAX_USER_PRIORITY = 1000000000          # higher values are reserved for the system classes
-LISTEN_ADDRESSES = {"$(POD_IP):9787", "[$(POD_IP)]:9787"}   # IPv4 / IPv6 primary node IP
+# The node's primary IP (IPv4: Debian's civetweb has no IPv6 support, see docs/deploy.md).
+LISTEN_ADDRESSES = {"$(POD_IP):9787"}
 # Taints the exporter must tolerate on gVisor nodes: ours, and anyone else's of either effect.
 MUST_TOLERATE = [{"key": GVISOR_TAINT, "value": "true", "effect": "NoSchedule"},
                  {"key": "example.com/dedicated", "value": "gpu", "effect": "NoSchedule"},
