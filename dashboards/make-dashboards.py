@@ -1,8 +1,13 @@
 #!/usr/bin/python3
 """Generates the Grafana dashboards in this directory (JSON, schemaVersion 39).
 
-  make-dashboards.py           rewrite gvisor-*.json
-  make-dashboards.py --check   exit 1 when a JSON file differs from what this script writes
+  make-dashboards.py           rewrite gvisor-*.json and deploy/kubernetes/dashboards/
+  make-dashboards.py --check   exit 1 when a file differs from what this script writes
+
+Besides the JSON files it writes one ConfigMap per dashboard for the Grafana
+sidecar (label grafana_dashboard: "1", the kube-prometheus-stack convention;
+annotation grafana_folder: gVisor) and their kustomization.yaml, in
+deploy/kubernetes/dashboards/ (kubectl apply -k deploy/kubernetes/dashboards).
 
 The JSON files are what users import; this script is their source so that ids,
 layout, units and the datasource stay consistent. Every panel queries the
@@ -19,10 +24,22 @@ the pod's runtime handler through --runtime.classes or the Kubernetes API; ""
 when CRI is off). Every dashboard has a `runtimeclass` variable (after instance;
 namespace, pod and sandbox are listed from gvisor_sandbox_info filtered by it),
 and every per-sandbox series is restricted to it with
-`and on (instance, sandbox_id) gvisor_sandbox_info{..., runtime_class=~"$runtimeclass"}`
+`and on (cluster, job, instance, sandbox_id) gvisor_sandbox_info{..., runtime_class=~"$runtimeclass"}`
 (in_rc()); its "All" value .* also matches "", so nodes without CRI show
-everything. The RuntimeClass panels group by it with `* on (instance, sandbox_id)
+everything. The RuntimeClass panels group by it with `* on (cluster, job, instance, sandbox_id)
 group_left (runtime_class)`. Node-level series (NODE) are not filtered.
+
+Cluster and job: every selector (targets and variable queries, SCOPE) starts with
+`cluster=~"$cluster", job=~"$job"`; joins match on (cluster, job, instance,
+sandbox_id) (JOIN). `job` lists the jobs scraping the exporter (multi-value,
+default gvisor-exporter: the ServiceMonitor/PodMonitor's job, what the alerts
+expect). `cluster` lists the `cluster` label values (an external label of each
+Prometheus, as kube-prometheus' multi-cluster setup adds them); unlike
+kubernetes-mixin (`cluster="$cluster"`, hidden unless showMultiCluster is set at
+generation time) it is always shown, includes All and matches with =~ and
+allValue .*: on a Prometheus without a cluster label the list is empty, All (.*)
+matches the absent (empty) label, so one JSON serves single- and multi-cluster
+setups without regeneration.
 """
 import argparse
 import json
@@ -34,8 +51,11 @@ DS = {"type": "prometheus", "uid": "${datasource}"}
 TAGS = ["gvisor", "gvisor-exporter"]
 
 # Selectors (Grafana substitutes the variables; multi-value variables as regex).
-NODE = 'instance=~"$instance"'
-POD = 'instance=~"$instance", namespace=~"$namespace", pod=~"$pod"'
+SCOPE = 'cluster=~"$cluster", job=~"$job"'   # every selector: the chosen cluster(s) and scrape job(s)
+NODE = SCOPE + ', instance=~"$instance"'
+JOIN = "cluster, job, instance, sandbox_id"   # one sandbox's series (absent labels match as empty)
+DEFAULT_JOB = "gvisor-exporter"               # the ServiceMonitor/PodMonitor's job (deploy/kubernetes)
+POD = NODE + ', namespace=~"$namespace", pod=~"$pod"'
 SANDBOX = POD + ', sandbox_id=~"$sandbox"'
 CONTAINER = POD + ', container=~"$container"'
 RI = "$__rate_interval"
@@ -48,7 +68,7 @@ def in_rc(vector):
     sandboxes of the selected RuntimeClass; keeps its labels. `and` binds looser
     than comparisons and arithmetic, so `x == 1` may be passed; use the result as
     a whole expression or inside parentheses."""
-    return f"{vector} and on (instance, sandbox_id) {RC_INFO}"
+    return f"{vector} and on ({JOIN}) {RC_INFO}"
 
 
 def sel(metric, s, cmp=""):
@@ -170,8 +190,10 @@ def hide_columns(*names):
                                            "indexByName": {}, "renameByName": {}}}]
 
 
-def variable_query(name, label, query, multi=True):
+def variable_query(name, label, query, multi=True, default=None):
     current = {"selected": True, "text": ["All"], "value": ["$__all"]} if multi else {}
+    if default is not None:
+        current = {"selected": True, "text": [default], "value": [default]}
     return {"current": current, "datasource": DS, "hide": 0,
             "includeAll": multi, "allValue": ".*" if multi else None, "label": label,
             "multi": multi, "name": name, "options": [],
@@ -184,16 +206,20 @@ def variables(*names):
             "includeAll": False, "label": "Data source", "multi": False,
             "name": "datasource", "options": [], "query": "prometheus", "refresh": 1, "regex": "",
             "skipUrlSync": False, "type": "datasource"}]
-    # Each one filtered by the ones before it (instance, runtimeclass, namespace, pod).
+    # Each one filtered by the ones before it (cluster, job, instance, runtimeclass, namespace, pod).
     q = {
-        "instance": ("Node (instance)", "label_values(gvisor_exporter_build_info, instance)"),
-        "runtimeclass": ("RuntimeClass", 'label_values(gvisor_sandbox_info{instance=~"$instance"}, runtime_class)'),
-        "namespace": ("Namespace", f'label_values(gvisor_sandbox_info{{instance=~"$instance", {RC}}}, namespace)'),
-        "pod": ("Pod", f'label_values(gvisor_sandbox_info{{instance=~"$instance", {RC}, namespace=~"$namespace"}}, pod)'),
+        "instance": ("Node (instance)", f"label_values(gvisor_exporter_build_info{{{SCOPE}}}, instance)"),
+        "runtimeclass": ("RuntimeClass", f"label_values(gvisor_sandbox_info{{{NODE}}}, runtime_class)"),
+        "namespace": ("Namespace", f"label_values(gvisor_sandbox_info{{{NODE}, {RC}}}, namespace)"),
+        "pod": ("Pod", f'label_values(gvisor_sandbox_info{{{NODE}, {RC}, namespace=~"$namespace"}}, pod)'),
         "sandbox": ("Sandbox", f"label_values({RC_INFO}, sandbox_id)"),
         # gvisor_container_info has no runtime_class; $pod is already filtered by it.
         "container": ("Container", "label_values(gvisor_container_info{" + POD + "}, container)"),
     }
+    # Cluster: empty list and All (.*) without a cluster label, see the module docstring.
+    out.append(variable_query("cluster", "Cluster", "label_values(gvisor_exporter_build_info, cluster)"))
+    out.append(variable_query("job", "Job", 'label_values(gvisor_exporter_build_info{cluster=~"$cluster"}, job)',
+                              default=DEFAULT_JOB))
     for n in names:
         out.append(variable_query(n, *q[n]))
     return out
@@ -269,7 +295,7 @@ def node_overview():
             "Sum of the pods' memory overhead (host PSS minus in-sandbox memory) by RuntimeClass; compare with the "
             "RuntimeClass's declared overhead.podFixed times its pod count.",
             "bytes", [{"expr": f"sum by (runtime_class) (gvisor_sandbox_memory_overhead_bytes{{{POD}}}\n"
-                               f"  * on (instance, sandbox_id) group_left (runtime_class) {RC_INFO})",
+                               f"  * on ({JOIN}) group_left (runtime_class) {RC_INFO})",
                        "legend": "{{runtime_class}}"}], w=8)
     b.panel("stat", "Unsandboxed pods in sandboxed namespaces",
             "Ready pods in the exporter's --policy.sandboxed-namespaces that do not run under gVisor (from the CRI "
@@ -554,14 +580,59 @@ def render(fn):
     return json.dumps(fn(), indent=2, sort_keys=False) + "\n"
 
 
+# ConfigMaps for the Grafana sidecar ---------------------------------------------------
+CM_DIR = os.path.join(os.path.dirname(HERE), "deploy", "kubernetes", "dashboards")
+CM_NAMESPACE = "gvisor-exporter"
+CM_LABEL = ("grafana_dashboard", "1")          # kube-prometheus-stack's sidecar.dashboards.label / labelValue
+CM_FOLDER = ("grafana_folder", "gVisor")       # honoured with sidecar.dashboards.folderAnnotation: grafana_folder
+GENERATED = "# Generated by dashboards/make-dashboards.py from dashboards/{src}: do not edit.\n"
+
+
+def configmap_name(json_name):
+    return "gvisor-exporter-dashboard-" + json_name[len("gvisor-"):-len(".json")]
+
+
+def render_configmap(json_name, text):
+    """A ConfigMap holding one dashboard's JSON (a YAML literal block: the JSON text verbatim)."""
+    body = "".join("    " + line + "\n" for line in text.splitlines())
+    return (GENERATED.format(src=json_name) +
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n"
+            f"  name: {configmap_name(json_name)}\n  namespace: {CM_NAMESPACE}\n"
+            "  labels:\n    app.kubernetes.io/name: gvisor-exporter\n    app.kubernetes.io/component: dashboards\n"
+            f'    {CM_LABEL[0]}: "{CM_LABEL[1]}"\n'
+            f"  annotations:\n    {CM_FOLDER[0]}: {CM_FOLDER[1]}\n"
+            f"data:\n  {json_name}: |\n{body}")
+
+
+def render_kustomization():
+    files = "".join(f"  - {configmap_name(n)}.yaml\n" for n in DASHBOARDS)
+    return (GENERATED.format(src="*.json") +
+            "# The dashboards as ConfigMaps for Grafana's dashboard sidecar (kube-prometheus-stack:\n"
+            "# sidecar.dashboards.enabled, label grafana_dashboard=1). The sidecar only looks in Grafana's\n"
+            "# own namespace unless sidecar.dashboards.searchNamespace is ALL (or lists gvisor-exporter);\n"
+            "# otherwise set this namespace to Grafana's. Guide: docs/deploy.md.\n"
+            "#   kubectl apply -k deploy/kubernetes/dashboards\n"
+            "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
+            f"namespace: {CM_NAMESPACE}\nresources:\n{files}")
+
+
+def outputs():
+    """{path: text} of every generated file."""
+    out = {}
+    for name, fn in DASHBOARDS.items():
+        text = render(fn)
+        out[os.path.join(HERE, name)] = text
+        out[os.path.join(CM_DIR, configmap_name(name) + ".yaml")] = render_configmap(name, text)
+    out[os.path.join(CM_DIR, "kustomization.yaml")] = render_kustomization()
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--check", action="store_true")
     args = ap.parse_args()
     bad = 0
-    for name, fn in DASHBOARDS.items():
-        path = os.path.join(HERE, name)
-        text = render(fn)
+    for path, text in outputs().items():
         if args.check:
             try:
                 with open(path) as f:
@@ -574,6 +645,7 @@ def main():
             else:
                 print(f"{path}: up to date")
         else:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
             with open(path, "w") as f:
                 f.write(text)
             print(f"wrote {path}")

@@ -2,7 +2,8 @@
 """Static checks of the Grafana dashboards in dashboards/ (no Grafana, no network).
 
 For every dashboards/*.json:
-* it is what dashboards/make-dashboards.py generates (run it after editing);
+* it is what dashboards/make-dashboards.py generates (run it after editing), and so
+  are the Grafana-sidecar ConfigMaps in deploy/kubernetes/dashboards/;
 * current schema (schemaVersion >= 36), a unique uid, a `datasource` variable of
   type datasource/prometheus, and instance, runtimeclass, namespace and pod
   variables;
@@ -11,12 +12,20 @@ For every dashboards/*.json:
   (per-sandbox series joined to gvisor_sandbox_info's runtime_class);
 * panel ids are unique (rows' nested panels included), panels fit the 24-column
   grid and do not overlap;
+* cluster and job: `cluster` and `job` variables come first (after datasource);
+  `cluster` includes All with allValue .* (so a Prometheus without a cluster label
+  matches everything), `job` is multi-value with default gvisor-exporter; every
+  vector selector of every target and variable query matches cluster=~"$cluster"
+  and job=~"$job" (the cluster and job variables' own queries: the ones before
+  them), and every join on a sandbox (`on (... sandbox_id)`) includes cluster and job;
 * every panel with targets has a unit (fieldConfig.defaults.unit);
 * every panel, target and query variable uses the datasource variable
   (${datasource}) and nothing else;
 * every metric name in every expression and variable query is in METRICS.md, one
   of SYSCALL_METRICS (the syscall metrics being implemented), or a recording rule
   of deploy/prometheus/gvisor-exporter.rules.yml (the e2e test loads those rules);
+* `promtool test rules`: one join over the same node and sandbox in two clusters, without a
+  cluster label and under another job sums exactly the series of each cluster/job choice;
 * every expression parses: `promtool check rules` on a temp rules file holding
   them all (template variables substituted), when promtool is installed;
 * Grafana's own dashboard schema accepts the files (validate-dashboards.mjs with
@@ -51,7 +60,10 @@ SYSCALL_METRICS = {
     "gvisor_sandbox_syscall_session_state",
 }
 DS = {"type": "prometheus", "uid": "${datasource}"}
-REQUIRED_VARS = ("datasource", "instance", "runtimeclass", "namespace", "pod")
+REQUIRED_VARS = ("datasource", "cluster", "job", "instance", "runtimeclass", "namespace", "pod")
+# Every selector is scoped by these, in this order (the first variables after datasource).
+SCOPE_VARS = ("cluster", "job")
+DEFAULT_JOB = "gvisor-exporter"   # the ServiceMonitor/PodMonitor's job (tests/deploy/check_manifests.py JOB)
 # Variables listed from gvisor_sandbox_info, which must be narrowed to the RuntimeClass.
 RC_FILTERED_VARS = ("namespace", "pod", "sandbox")
 
@@ -107,6 +119,30 @@ def metric_names(expr):
             continue
         names.add(name)
     return names
+
+
+def scoped_by(matchers, name):
+    """Whether a selector's matchers (text inside {}) hold name=~"$name" (or ${name}, ${name:fmt})."""
+    return re.search(r'(?<![\w])%s\s*=~\s*"\$(?:%s(?![\w])|\{%s(?::[^}"]*)?\})"' % ((re.escape(name),) * 3),
+                     matchers) is not None
+
+
+def unscoped_selectors(expr, names=SCOPE_VARS):
+    """Metric names of the vector selectors in expr (bare names included) that do not
+    match every label of `names` against its variable."""
+    sel = r'([A-Za-z_:][A-Za-z0-9_:]*)\s*\{((?:[^}"]|"(?:[^"\\]|\\.)*")*)\}'
+    rest = re.sub(sel, lambda m: " " if all(scoped_by(m.group(2), n) for n in names) else m.group(0), expr)
+    return metric_names(rest)
+
+
+def unscoped_joins(expr):
+    """`on (...)` label lists of joins on a sandbox that lack a SCOPE_VARS label."""
+    out = []
+    for m in re.finditer(r"\bon\s*\(([^)]*)\)", expr):
+        labels = {x.strip() for x in m.group(1).split(",")}
+        if "sandbox_id" in labels and not set(SCOPE_VARS) <= labels:
+            out.append(m.group(0))
+    return out
 
 
 def all_panels(dash):
@@ -196,6 +232,12 @@ def check_dashboard(path, allowed, errors):
             err(f"{label}: metrics not in METRICS.md / syscall list / recording rules: {sorted(unknown)}")
         if uses_var(expr, "pod") and not uses_var(expr, "runtimeclass"):
             err(f"{label}: selects pods ($pod) but ignores $runtimeclass")
+        unscoped = unscoped_selectors(expr)
+        if unscoped or not all(uses_var(expr, n) for n in SCOPE_VARS):
+            err(f"{label}: selectors of {sorted(unscoped) or expr!r} ignore $cluster or $job "
+                '(each needs cluster=~"$cluster", job=~"$job")')
+        for j in unscoped_joins(expr):
+            err(f"{label}: join {j!r} ignores cluster or job")
     for v, q in variable_queries(dash):
         if v.get("datasource") != DS:
             err(f"variable {v.get('name')}: datasource {v.get('datasource')} is not {DS}")
@@ -204,6 +246,23 @@ def check_dashboard(path, allowed, errors):
             err(f"variable {v.get('name')}: query {q!r} reads unknown metrics {sorted(unknown)}")
         if v.get("name") in RC_FILTERED_VARS and not uses_var(q or "", "runtimeclass"):
             err(f"variable {v.get('name')}: query {q!r} is not filtered by $runtimeclass")
+        # A scope variable is filtered by the scope variables before it; every other one by all.
+        need = SCOPE_VARS[:SCOPE_VARS.index(v["name"])] if v.get("name") in SCOPE_VARS else SCOPE_VARS
+        unscoped = unscoped_selectors(q or "", need) if need else set()
+        if unscoped or not all(uses_var(q or "", n) for n in need):
+            err(f"variable {v.get('name')}: query {q!r} ignores " + " or ".join(f"${n}" for n in need))
+        for j in unscoped_joins(q or ""):
+            err(f"variable {v.get('name')}: join {j!r} ignores cluster or job")
+    names = [v.get("name") for v in dash.get("templating", {}).get("list", [])]
+    if names[:1 + len(SCOPE_VARS)] != ["datasource", *SCOPE_VARS]:
+        err(f"variables must start with datasource, {', '.join(SCOPE_VARS)} (every other one depends on them): {names}")
+    cl, jb = tvars.get("cluster", {}), tvars.get("job", {})
+    if cl.get("type") != "query" or not cl.get("includeAll") or cl.get("allValue") != ".*":
+        err("variable cluster: a query variable with All = .* (a Prometheus without a cluster label lists no "
+            "cluster; All must still match every series)")
+    if jb.get("type") != "query" or not jb.get("multi") or \
+            (jb.get("current") or {}).get("value") not in ([DEFAULT_JOB], DEFAULT_JOB):
+        err(f"variable job: a multi-value query variable defaulting to {DEFAULT_JOB!r}: {jb.get('current')}")
 
     # Any other datasource reference anywhere (besides Grafana's built-in annotation).
     builtin = {"type": "grafana", "uid": "-- Grafana --"}
@@ -252,6 +311,47 @@ def promtool_parse(dashes, errors):
             print(f"ok   promtool parses all {len(rules)} expressions")
 
 
+def promtool_scopes(dashes, errors):
+    """`promtool test rules` on one join of the node overview (memory overhead per RuntimeClass:
+    `* on (...) group_left`) over the same node and sandbox names in clusters east and west, in
+    a Prometheus without a cluster label, and under another job: each cluster/job choice must
+    sum exactly its own series (a join without cluster and job finds duplicates and fails)."""
+    promtool = shutil.which("promtool") or "/usr/bin/promtool"
+    if not os.path.exists(promtool):
+        print("SKIP promtool cluster/job test: promtool not installed (Debian package prometheus)")
+        return
+    dash = dashes.get("gvisor-node-overview.json", {})
+    exprs = [t["expr"] for p, t in targets(dash) if p.get("title") == "Memory overhead per RuntimeClass"]
+    if len(exprs) != 1:
+        errors.append("promtool cluster/job test: panel 'Memory overhead per RuntimeClass' not found")
+        return
+    series = []
+    # (cluster, job, overhead): "" = no cluster label (a single Prometheus).
+    for cluster, job, value in (("east", DEFAULT_JOB, 100), ("west", DEFAULT_JOB, 20), ("", DEFAULT_JOB, 3),
+                                ("east", "other", 1000)):
+        lab = (f'cluster="{cluster}", ' if cluster else "") + \
+            f'job="{job}", instance="node-1", namespace="ns", pod="p", sandbox_id="sb1"'
+        series.append({"series": f"gvisor_sandbox_memory_overhead_bytes{{{lab}}}", "values": f"{value}x5"})
+        series.append({"series": f'gvisor_sandbox_info{{{lab}, runtime_class="gvisor"}}', "values": "1x5"})
+    cases = (({"cluster": ".*", "job": DEFAULT_JOB}, 123), ({"cluster": "east", "job": DEFAULT_JOB}, 100),
+             ({"cluster": "west", "job": DEFAULT_JOB}, 20), ({"cluster": ".*", "job": ".*"}, 1123),
+             ({"cluster": "east", "job": "other"}, 1000))
+    tests = [{"expr": substitute(exprs[0], vals), "eval_time": "2m",
+              "exp_samples": [{"labels": '{runtime_class="gvisor"}', "value": want}]} for vals, want in cases]
+    with tempfile.TemporaryDirectory(prefix="gve-dash-scope-") as d:
+        path = os.path.join(d, "test.yml")
+        with open(path, "w") as f:
+            yaml.safe_dump({"rule_files": [], "evaluation_interval": "1m",
+                            "tests": [{"interval": "1m", "input_series": series, "promql_expr_test": tests}]}, f)
+        res = subprocess.run([promtool, "test", "rules", path], capture_output=True, text=True)
+    if res.returncode != 0:
+        errors.append("promtool cluster/job test (same node and sandbox in two clusters, no cluster, another job):\n"
+                      + (res.stdout + res.stderr)[-3000:])
+    else:
+        print(f"ok   promtool: cluster/job scoping sums only the chosen series ({len(cases)} choices, "
+              "two clusters, no cluster label, another job)")
+
+
 def grafana_schema(paths, errors):
     here = os.path.dirname(os.path.abspath(__file__))
     node_modules = os.environ.get("GVE_DEPLOY_NODE_MODULES", os.path.join(here, "node_modules"))
@@ -297,6 +397,7 @@ def main():
         print(f"{'ok  ' if len(errors) == n0 else 'FAIL'} {os.path.basename(path)}: "
               f"{sum(1 for _ in all_panels(dash))} panels, {n} targets")
     promtool_parse(dashes, errors)
+    promtool_scopes(dashes, errors)
     if not args.no_grafana_schema:
         grafana_schema(paths, errors)
     for e in errors:

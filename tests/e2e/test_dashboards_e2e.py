@@ -11,12 +11,14 @@ series come from CRI: runtime_class is the pod's runtime handler mapped by the
 exporter's --runtime.classes (default runsc=gvisor; no Kubernetes API here), i.e.
 "gvisor" — a real, non-empty RuntimeClass value.
 
-Template variables are substituted as Grafana would: $instance, $runtimeclass,
+Template variables are substituted as Grafana would: $job with the scrape job
+(gvisor-exporter, the dashboards' default), $cluster with All (.*: this Prometheus has
+no cluster label, so the cluster variable lists nothing), $instance, $runtimeclass,
 $namespace, $pod, $sandbox, $container with the values of a running pod
-(regex-escaped like Grafana's multi-value variables) and, in a second pass, with
-the "All" value (.*); $__rate_interval = 10s, $__interval = 2s, $__range = 5m.
+(regex-escaped like Grafana's multi-value variables) and, in a second pass, every
+one with the "All" value (.*); $__rate_interval = 10s, $__interval = 2s, $__range = 5m.
 In both passes every variable query (label_values) must return values — the
-runtimeclass one "gvisor" — and every panel target of every dashboard must return
+runtimeclass one "gvisor", the job one "gvisor-exporter"; the cluster one none — and every panel target of every dashboard must return
 at least one series (instant query; range query too for time-series targets).
 
 Beside the pods, one sandbox started directly with `runsc run --detach` in a
@@ -223,6 +225,13 @@ def prometheus(request, exporter):
         p.stop()
 
 
+# The test's Prometheus adds no cluster label: the dashboards' cluster variable then
+# lists nothing, leaving only All (.*), which must match the series without one. Their
+# job variable defaults to the exporter's job, which the scrape job sets from the
+# monitor's jobLabel.
+EMPTY_VARIABLES = {"cluster"}   # variable queries that list nothing on this Prometheus
+
+
 def scrape_target(prom):
     """The labels Prometheus gave the exporter's target (its `up` series)."""
     (labels, _), = prom.query("up")
@@ -231,9 +240,11 @@ def scrape_target(prom):
 
 def variable_values(prom, exporter, pod_id, container=None):
     """Grafana variable values of one running pod, read from the exporter itself
-    (instance: what the scrape job's relabelings made of the target)."""
+    (instance and job: what the scrape job's relabelings made of the target)."""
     (labels, _), = exporter.scrape().select("gvisor_sandbox_info", sandbox_id=pod_id)
-    vals = {"instance": scrape_target(prom)["instance"], "namespace": labels["namespace"],
+    target = scrape_target(prom)
+    vals = {"cluster": ".*", "job": target["job"],
+            "instance": target["instance"], "namespace": labels["namespace"],
             "pod": labels["pod"], "sandbox": pod_id, "datasource": "prometheus",
             "runtimeclass": labels["runtime_class"]}
     assert vals["runtimeclass"] == RUNTIME_CLASS, labels
@@ -243,7 +254,8 @@ def variable_values(prom, exporter, pod_id, container=None):
 
 
 def all_values():
-    return {k: ".*" for k in ("instance", "namespace", "pod", "sandbox", "container", "runtimeclass")}
+    return {k: ".*" for k in ("cluster", "job", "instance", "namespace", "pod", "sandbox", "container",
+                              "runtimeclass")}
 
 
 def run_target(prom, expr, range_query):
@@ -327,8 +339,10 @@ def test_every_panel_returns_data(name, prometheus, exporter, pods):
     for vals_name, vals in (("one pod", one), ("All", all_values())):
         for var, q in variable_queries(dash):
             got = label_values(prometheus, substitute(q, vals))
-            if not got:
-                failures.append(f"[{vals_name}] variable {var}: {q!r} returned no values")
+            if bool(got) == (var in EMPTY_VARIABLES):
+                failures.append(f"[{vals_name}] variable {var}: {q!r} returned {got or 'no values'}")
+            if var == "job" and got != ["gvisor-exporter"]:
+                failures.append(f"[{vals_name}] variable job: {got}, wanted ['gvisor-exporter'] (the monitors' jobLabel)")
             if var == "runtimeclass" and got != [RUNTIME_CLASS]:
                 failures.append(f"[{vals_name}] variable runtimeclass: {got}, wanted [{RUNTIME_CLASS!r}]")
         for p, t in targets(dash):
