@@ -16,6 +16,7 @@
 #include "exporter/common/version.h"
 #include "exporter/doctor/doctor.h"
 #include "exporter/http/http_server.h"
+#include "exporter/sources/host/self_process.h"
 
 namespace gvisor_exporter {
 
@@ -76,7 +77,10 @@ int RunExporter(int argc, char** argv) {
   poll_options.concurrency = flags->poll_concurrency;
   poll_options.cli_fallback = flags->cli_fallback;
   poll_options.host = flags->host;
-  auto collector = std::make_shared<SnapshotCollector>(&store, &errors);
+  // The exporter's own /proc, not --path.procfs (see self_process.h).
+  auto self = std::make_shared<const SelfProcessReader>();
+  auto collector =
+      std::make_shared<SnapshotCollector>(&store, &errors, [self] { return self->Read(); });
   poll_options.after_publish = [collector] {
     collector->Prepare();
     // Rendering builds ~4x the text's size in temporaries (label maps,
