@@ -1,8 +1,12 @@
 """What operators expect of any exporter, on the real binary: process_* metrics
-that agree with the kernel's view of the exporter's process.
+that agree with the kernel's view of the exporter's process, and structured
+logs (--log.format=json: one JSON object per line, fields of their own; the
+default logfmt with the same fields).
 
-No sandbox is needed: the exporter runs against an empty runsc root.
+No sandbox is needed: the exporter runs against an empty runsc root (plus, for
+the log tests, one with a bad state file so that an error is logged).
 """
+import json
 import os
 import re
 import time
@@ -103,3 +107,98 @@ def test_process_metrics_have_client_golang_help_and_types(idle_exporter):
             ("process_open_fds", "gauge", "Number of open file descriptors."),
             ("process_max_fds", "gauge", "Maximum number of open file descriptors.")]:
         assert f"# HELP {name} {help_text}\n# TYPE {name} {kind}\n{name} " in text
+
+
+# --- logs ---------------------------------------------------------------------
+
+LOGFMT_PAIR = re.compile(r'([^\s=]+)=("(?:[^"\\]|\\.)*"|[^\s"]*)(?: |$)')
+
+
+def parse_logfmt(line):
+    out, pos = {}, 0
+    while pos < len(line):
+        m = LOGFMT_PAIR.match(line, pos)
+        assert m, f"not logfmt at {pos}: {line!r}"
+        key, value = m.groups()
+        if value.startswith('"'):
+            out[key] = json.loads(value)
+        else:
+            try:
+                out[key] = json.loads(value)
+                if isinstance(out[key], str):
+                    out[key] = value
+            except ValueError:
+                out[key] = value
+        pos = m.end()
+    return out
+
+
+def exporter_log_lines(exporter):
+    exporter.stop()  # flushes and closes the log
+    with open(exporter.log.name, "rb") as f:
+        return f.read().decode("utf-8").splitlines()  # strict: must be valid UTF-8
+
+
+@pytest.fixture
+def bad_root(workdir):
+    """A root whose name needs quoting (space, quote, backslash) holding a state
+    file whose name is not a valid id: one runsc_state error to log."""
+    root = os.path.join(workdir, 'root "q\\ x')
+    os.makedirs(root, exist_ok=True)
+    with open(os.path.join(root, "bad id_sandbox:x.state"), "w") as f:
+        f.write("{}")
+    return root
+
+
+def run_and_collect(start_exporter, root, log_format):
+    e = start_exporter(f"--runsc.root={root}", "--runsc.root-parent=", "--cri.endpoint=",
+                       "--poll.interval=200ms", "--log.level=debug", f"--log.format={log_format}")
+    e.wait_polls(2)
+    return exporter_log_lines(e)
+
+
+def error_record(records):
+    errors = [r for r in records if r.get("source") == "runsc_state"]
+    assert len(errors) == 1, f"rate limit: one line for the repeated error, got {errors}"
+    return errors[0]
+
+
+def test_json_logs_are_one_object_per_line_with_fields(start_exporter, bad_root):
+    lines = run_and_collect(start_exporter, bad_root, "json")
+    records = [json.loads(line) for line in lines]  # every line, no exceptions
+    ts = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+    for r in records:
+        assert ts.match(r["ts"]), r
+        assert r["level"] in ("debug", "info", "warn", "error"), r
+        assert isinstance(r["msg"], str) and r["msg"], r
+        assert "=" not in r["msg"].split(" ")[0], f"logfmt inside msg: {r}"
+    listening = [r for r in records if r["msg"] == "gvisor-exporter listening"]
+    assert len(listening) == 1
+    assert listening[0]["level"] == "info"
+    assert listening[0]["poll_interval_ms"] == 200  # a number, not a string
+    assert listening[0]["caller"].startswith("exporter/app/run.cc:")
+    err = error_record(records)
+    assert err["level"] == "warn"
+    assert err["reason"] == "invalid"
+    assert err["subject"] == os.path.join(bad_root, "bad id_sandbox:x.state")
+    assert err["msg"] == "invalid id in state file name"
+
+
+def test_logfmt_logs_carry_the_same_fields(start_exporter, bad_root):
+    records = [parse_logfmt(line) for line in run_and_collect(start_exporter, bad_root, "logfmt")]
+    for r in records:
+        assert list(r)[:4] in (["ts", "caller", "level", "msg"], ["ts", "level", "msg"]), r
+    err = error_record(records)
+    assert (err["level"], err["reason"], err["msg"]) == ("warn", "invalid",
+                                                         "invalid id in state file name")
+    assert err["subject"] == os.path.join(bad_root, "bad id_sandbox:x.state")
+    listening = [r for r in records if r["msg"] == "gvisor-exporter listening"]
+    assert listening and listening[0]["poll_interval_ms"] == 200
+
+
+def test_log_level_warn_drops_info(start_exporter, bad_root):
+    e = start_exporter(f"--runsc.root={bad_root}", "--runsc.root-parent=", "--cri.endpoint=",
+                       "--poll.interval=200ms", "--log.level=warn", "--log.format=json")
+    e.wait_polls(2)
+    records = [json.loads(line) for line in exporter_log_lines(e)]
+    assert {r["level"] for r in records} == {"warn"}, records
