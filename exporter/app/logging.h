@@ -1,4 +1,5 @@
-// spdlog set-up for --log.level / --log.format (logfmt or JSON lines, stderr).
+// spdlog set-up for --log.level / --log.format (logfmt or JSON lines, stderr);
+// the record format itself is exporter/common/log.h.
 #pragma once
 
 #include <string>
@@ -7,9 +8,8 @@
 
 namespace gvisor_exporter {
 
+// `level` is a --log.level value (debug, info, warn, error), `format` a
+// --log.format value (logfmt, json); both are validated by the flag parser.
 Status SetUpLogging(const std::string& level, const std::string& format);
-
-// JSON string escaping (quotes not included), used by the JSON formatter.
-std::string JsonEscape(const std::string& s);
 
 }  // namespace gvisor_exporter

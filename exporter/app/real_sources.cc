@@ -1,7 +1,6 @@
 #include "exporter/app/real_sources.h"
 
-#include <spdlog/spdlog.h>
-
+#include "exporter/common/log.h"
 #include "exporter/sources/cli/runsc_cli.h"
 #include "exporter/sources/control/control_client.h"
 #include "exporter/sources/cri/cri_source.h"
@@ -127,8 +126,8 @@ PollerSources MakeRealSources(const Flags& flags, ErrorReporter* errors) {
     if (started.ok()) {
       s.syscalls = std::move(source);
     } else {
-      spdlog::error("msg=\"syscall statistics disabled: cannot start the trace reader\" err=\"{}\"",
-                    started.message());
+      LogError("syscall statistics disabled: cannot start the trace reader",
+               {{"err", started.message()}});
       errors->Report("syscalls", started, "trace reader");
     }
   }

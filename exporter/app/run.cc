@@ -2,7 +2,6 @@
 
 #include <malloc.h>
 #include <signal.h>
-#include <spdlog/spdlog.h>
 
 #include <cstdio>
 #include <iostream>
@@ -13,9 +12,11 @@
 #include "exporter/app/real_sources.h"
 #include "exporter/collectors/metric_catalog.h"
 #include "exporter/collectors/snapshot_collector.h"
+#include "exporter/common/log.h"
 #include "exporter/common/version.h"
 #include "exporter/doctor/doctor.h"
 #include "exporter/http/http_server.h"
+#include "exporter/sources/host/self_process.h"
 
 namespace gvisor_exporter {
 
@@ -76,7 +77,10 @@ int RunExporter(int argc, char** argv) {
   poll_options.concurrency = flags->poll_concurrency;
   poll_options.cli_fallback = flags->cli_fallback;
   poll_options.host = flags->host;
-  auto collector = std::make_shared<SnapshotCollector>(&store, &errors);
+  // The exporter's own /proc, not --path.procfs (see self_process.h).
+  auto self = std::make_shared<const SelfProcessReader>();
+  auto collector =
+      std::make_shared<SnapshotCollector>(&store, &errors, [self] { return self->Read(); });
   poll_options.after_publish = [collector] {
     collector->Prepare();
     // Rendering builds ~4x the text's size in temporaries (label maps,
@@ -108,15 +112,17 @@ int RunExporter(int argc, char** argv) {
       &store);
   Status started = server.Start();
   if (!started.ok()) {
-    spdlog::error("msg=\"cannot start HTTP server\" err=\"{}\"", started.message());
+    LogError("cannot start HTTP server", {{"err", started.message()}});
     return 1;
   }
-  spdlog::info(
-      "msg=\"gvisor-exporter {} listening\" address={} telemetry_path={} poll_interval_ms={}",
-      kVersion, flags->listen_address, flags->telemetry_path, flags->poll_interval.count());
+  LogInfo("gvisor-exporter listening",
+          {{"version", kVersion},
+           {"address", flags->listen_address},
+           {"telemetry_path", flags->telemetry_path},
+           {"poll_interval_ms", static_cast<int64_t>(flags->poll_interval.count())}});
   poller.Start();
   const int sig = WaitForTermination();
-  spdlog::info("msg=\"shutting down\" signal={}", sig);
+  LogInfo("shutting down", {{"signal", sig}});
   poller.Stop();
   return 0;
 }

@@ -1,8 +1,8 @@
 #include "exporter/collectors/family_builder.h"
 
-#include <spdlog/spdlog.h>
-
 #include <algorithm>
+
+#include "exporter/common/log.h"
 
 namespace gvisor_exporter {
 
@@ -71,8 +71,8 @@ FamilyBuilder::FamilyBuilder(const MetricDef& def) : def_(def) {
 
 void FamilyBuilder::Add(const std::vector<std::string>& values, double value) {
   if (values.size() != def_.labels.size()) {
-    spdlog::error("internal: metric {} got {} label values, wants {}", def_.name, values.size(),
-                  def_.labels.size());
+    LogError("internal: wrong number of label values",
+             {{"metric", def_.name}, {"got", values.size()}, {"want", def_.labels.size()}});
     return;
   }
   prometheus::ClientMetric m;

@@ -447,7 +447,14 @@ const std::vector<const MetricDef*>& AllMetrics() {
                                                     &kSandboxPollDuration,
                                                     &kPolls,
                                                     &kErrors,
-                                                    &kSuppressedLogs};
+                                                    &kSuppressedLogs,
+                                                    &kProcessCpu,
+                                                    &kProcessResidentMemory,
+                                                    &kProcessVirtualMemory,
+                                                    &kProcessVirtualMemoryMax,
+                                                    &kProcessStartTime,
+                                                    &kProcessOpenFds,
+                                                    &kProcessMaxFds};
   return all;
 }
 
@@ -482,7 +489,8 @@ std::string GenerateMetricsMarkdown() {
          "--syscalls.max-errors-per-container + 1); node series by runsc root; error series by "
          "source (9) x reason (10); pod series by pod sandbox. Series of a sandbox disappear "
          "with the first poll after it is "
-         "gone.\n";
+         "gone. The process_* series describe the exporter's own process (names and help as "
+         "Prometheus' client_golang), read from its /proc/self at each scrape.\n";
   const char* group = "";
   for (const MetricDef* d : AllMetrics()) {
     if (std::string(group) != d->group) {

@@ -33,6 +33,9 @@ extern const MetricDef kSandboxInfo, kSandboxPlatformInfo, kSandboxStatsPathInfo
     kSandboxes, kRunscInfo, kKvmDevicePresent, kKvmUsable, kBuildInfo, kCollectorSuccess,
     kCollectorDuration, kSnapshotAge, kPollDuration, kPolls, kErrors, kSuppressedLogs,
     kSandboxPollDuration;
+// The exporter's own process (metric_catalog_process.cc).
+extern const MetricDef kProcessCpu, kProcessResidentMemory, kProcessVirtualMemory,
+    kProcessVirtualMemoryMax, kProcessStartTime, kProcessOpenFds, kProcessMaxFds;
 }  // namespace metric
 
 // All definitions, in documentation order.

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "exporter/model/process_stats.h"
 #include "exporter/model/sandbox.h"
 
 namespace gvisor_exporter {
@@ -57,10 +58,14 @@ struct ExporterHealth {
   std::map<std::pair<std::string, std::string>, uint64_t> error_counts;
   uint64_t suppressed_logs = 0;
   double now_seconds = 0;  // wall clock at scrape time, for the snapshot age
+  // The exporter's process_* metrics, read at scrape time; unset: none.
+  std::optional<ProcessStats> process;
 };
 // The exporter's own health: build info, per-source success/duration, errors.
 // `snap` may be null before the first poll.
 void RenderExporter(const NodeSnapshot* snap, const ExporterHealth& health, Families* out);
+// The process_* families of what `process` has (a family per set value).
+void RenderProcess(const ProcessStats& process, Families* out);
 
 // Label values identifying a sandbox: namespace, pod, sandbox_id.
 std::vector<std::string> SandboxLabels(const SandboxInfo& info);

@@ -47,6 +47,25 @@ void RenderExporter(const NodeSnapshot* snap, const ExporterHealth& health, Fami
        {&build, &success, &duration, &age, &poll, &polls, &errors, &suppressed}) {
     f->MoveTo(out);
   }
+  if (health.process) RenderProcess(*health.process, out);
+}
+
+void RenderProcess(const ProcessStats& process, Families* out) {
+  using namespace metric;  // NOLINT(google-build-using-namespace)
+  const std::pair<const MetricDef*, std::optional<double>> values[] = {
+      {&kProcessCpu, process.cpu_seconds},
+      {&kProcessOpenFds, process.open_fds},
+      {&kProcessMaxFds, process.max_fds},
+      {&kProcessVirtualMemory, process.virtual_memory_bytes},
+      {&kProcessVirtualMemoryMax, process.virtual_memory_max_bytes},
+      {&kProcessResidentMemory, process.resident_memory_bytes},
+      {&kProcessStartTime, process.start_time_seconds}};
+  for (const auto& [def, value] : values) {
+    if (!value) continue;
+    FamilyBuilder family(*def);
+    family.Add({}, *value);
+    family.MoveTo(out);
+  }
 }
 
 }  // namespace gvisor_exporter

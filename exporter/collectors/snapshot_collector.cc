@@ -16,6 +16,7 @@ std::vector<prometheus::MetricFamily> SnapshotCollector::HealthFamilies(
   health.suppressed_logs = errors_->suppressed_logs();
   health.now_seconds =
       std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  if (process_) health.process = process_();
   RenderExporter(snap, health, &out);
   return out;
 }

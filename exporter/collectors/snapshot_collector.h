@@ -6,12 +6,11 @@
 // rendered to text once per snapshot (Prepare(), called by the poller right
 // after it publishes one) and every scrape of that snapshot serves that text
 // as a shared piece of the response, without copying it (ExpositionBody).
-// Only the exporter's own health (snapshot age, error counts) is rendered per
-// scrape. At 200 sandboxes this takes a ~8-30 ms render off the scrape path
-// (it moves to the poll), and no scrape makes a multi-megabyte copy of the
-// text (each HTTP worker thread's malloc arena used to keep one). The render
-// goes through RenderSnapshotText (chunked_render.h), 16 sandboxes at a time,
-// so its temporaries stay ~2x the text rather than ~4x.
+// Only the exporter's own health (snapshot age, error counts, process_*
+// metrics) is rendered per scrape. At 200 sandboxes this takes a ~8-30 ms render off the scrape
+// path (it moves to the poll), and no scrape makes a multi-megabyte copy of the text (each HTTP
+// worker thread's malloc arena used to keep one). The render goes through RenderSnapshotText
+// (chunked_render.h), 16 sandboxes at a time, so its temporaries stay ~2x the text rather than ~4x.
 //
 // Prometheus asks for gzip. The snapshot's text is compressed once per
 // snapshot too (a raw deflate stream that a gzip member can continue, see
@@ -25,6 +24,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -32,6 +32,7 @@
 
 #include "exporter/collectors/exposition_body.h"
 #include "exporter/common/error_reporter.h"
+#include "exporter/model/process_stats.h"
 #include "exporter/model/snapshot_store.h"
 
 namespace gvisor_exporter {
@@ -44,8 +45,14 @@ class SnapshotCollector : public prometheus::Collectable {
   // loopback or cluster network cost less than doubling the poll's CPU.
   static constexpr int kGzipLevel = 1;
 
-  SnapshotCollector(const SnapshotStore* store, const ErrorReporter* errors)
-      : store_(store), errors_(errors) {}
+  // Reads the exporter's process_* metrics; called at every scrape (it must
+  // be cheap and never block), so process_cpu_seconds_total is current.
+  using ProcessStatsSource = std::function<ProcessStats()>;
+
+  // Without `process`, no process_* metrics (tests want stable bytes).
+  SnapshotCollector(const SnapshotStore* store, const ErrorReporter* errors,
+                    ProcessStatsSource process = nullptr)
+      : store_(store), errors_(errors), process_(std::move(process)) {}
 
   // All families (prometheus-cpp interface; tests and other registries).
   std::vector<prometheus::MetricFamily> Collect() const override;
@@ -82,6 +89,7 @@ class SnapshotCollector : public prometheus::Collectable {
 
   const SnapshotStore* store_;
   const ErrorReporter* errors_;
+  const ProcessStatsSource process_;
   mutable std::mutex mu_;  // guards cached_
   mutable std::shared_ptr<const Cached> cached_;
   // Held while compressing, so that scrapes that find the current snapshot

@@ -121,7 +121,8 @@ TEST(MetricCatalogTest, NamesFollowPrometheusConventions) {
   for (const MetricDef* d : AllMetrics()) {
     const std::string n = d->name;
     EXPECT_TRUE(names.insert(n).second) << "declared twice: " << n;
-    EXPECT_EQ(n.rfind("gvisor_", 0), 0u) << n;
+    // process_* are the client libraries' standard names for the exporter itself.
+    EXPECT_TRUE(n.rfind("gvisor_", 0) == 0 || n.rfind("process_", 0) == 0) << n;
     const bool total = n.size() > 6 && n.substr(n.size() - 6) == "_total";
     EXPECT_EQ(total, d->type == prometheus::MetricType::Counter) << n;
     EXPECT_EQ(n.find("_ms"), std::string::npos) << n;
@@ -321,6 +322,43 @@ TEST(SnapshotCollectorGzipTest, EmptySnapshotsAndNoSnapshot) {
   const std::string identity = Parts(c, false);
   EXPECT_THAT(identity, Not(HasSubstr("sb1")));
   EXPECT_EQ(Gunzip(Parts(c, true)), identity);
+}
+
+}  // namespace
+}  // namespace gvisor_exporter
+
+namespace gvisor_exporter {
+namespace {
+
+TEST(SnapshotCollectorProcessTest, ProcessMetricsAreReadAtEveryScrapeWithClientGolangHelp) {
+  SnapshotStore store;
+  ErrorReporter errors;
+  int reads = 0;
+  SnapshotCollector c(&store, &errors, [&reads] {
+    ProcessStats s;
+    s.cpu_seconds = 1.5 + reads++;
+    s.open_fds = 12;
+    s.max_fds = 1024;
+    s.start_time_seconds = 1700000000.25;
+    return s;  // resident/virtual memory unset: not rendered
+  });
+  store.Publish(TimelessSnapshot(1));
+  const std::string first = Parts(c, false);
+  EXPECT_THAT(first, HasSubstr("# HELP process_cpu_seconds_total Total user and system CPU time "
+                               "spent in seconds.\n# TYPE process_cpu_seconds_total counter\n"
+                               "process_cpu_seconds_total 1.5\n"));
+  EXPECT_THAT(first, HasSubstr("# HELP process_open_fds Number of open file descriptors.\n"
+                               "# TYPE process_open_fds gauge\nprocess_open_fds 12\n"));
+  EXPECT_THAT(first,
+              HasSubstr("# HELP process_max_fds Maximum number of open file "
+                        "descriptors.\n# TYPE process_max_fds gauge\nprocess_max_fds 1024\n"));
+  EXPECT_THAT(first, HasSubstr("# HELP process_start_time_seconds Start time of the process since "
+                               "unix epoch in seconds.\n# TYPE process_start_time_seconds gauge\n"
+                               "process_start_time_seconds 1700000000.25\n"));
+  EXPECT_THAT(first, Not(HasSubstr("process_resident_memory_bytes")));
+  // The snapshot's cached text is reused, the process values are not.
+  EXPECT_THAT(Gunzip(Parts(c, true)), HasSubstr("process_cpu_seconds_total 2.5\n"));
+  EXPECT_EQ(reads, 2);
 }
 
 }  // namespace

@@ -1,29 +1,10 @@
 #include "exporter/common/error_reporter.h"
 
-#include <spdlog/spdlog.h>
+#include "exporter/common/log.h"
 
 namespace gvisor_exporter {
 
 namespace {
-
-// Quotes untrusted text for a logfmt value: no raw quotes, backslashes or
-// control characters reach the log line, and it is bounded.
-std::string Quote(std::string_view v) {
-  std::string out;
-  for (unsigned char c : v.substr(0, 512)) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20 || c == 0x7f) {
-      out += "\\x";
-      out += "0123456789abcdef"[c >> 4];
-      out += "0123456789abcdef"[c & 15];
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out;
-}
 
 // Bound on remembered (source, reason, subject) keys: ids of gone sandboxes must
 // not accumulate forever under churn.
@@ -58,10 +39,15 @@ void ErrorReporter::Report(std::string_view source, const Status& status,
     }
   }
   if (log) {
-    spdlog::warn(
-        "source={} reason={} subject=\"{}\" msg=\"{}\" note=\"repeats are counted in "
-        "gvisor_exporter_errors_total and logged again after the rate limit\"",
-        source, reason, Quote(subject), Quote(status.message()));
+    // subject and message are untrusted (paths, replies): the log formatter
+    // quotes, bounds and UTF-8-sanitizes them.
+    LogWarn(status.message(),
+            {{"source", source},
+             {"reason", reason},
+             {"subject", subject},
+             {"note",
+              "repeats are counted in gvisor_exporter_errors_total and logged again after the "
+              "rate limit"}});
   }
 }
 

@@ -7,6 +7,7 @@
 
 #include "exporter/common/error_reporter.h"
 #include "exporter/common/file_util.h"
+#include "exporter/common/log.h"
 #include "exporter/doctor/checks.h"
 #include "exporter/sources/control/control_client.h"
 #include "exporter/sources/control/urpc_client.h"
@@ -31,7 +32,8 @@ class CapturedLog {
   CapturedLog() : sink_(std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(8)) {
     previous_ = spdlog::default_logger();
     auto logger = std::make_shared<spdlog::logger>("doctor", sink_);
-    logger->set_pattern("%v");
+    // The problem's fields without time, caller and level: the report has those.
+    logger->set_formatter(MakeLogFormatter(LogFormat::kLogfmt, {false, false, false}));
     logger->set_level(spdlog::level::warn);
     spdlog::set_default_logger(logger);
   }

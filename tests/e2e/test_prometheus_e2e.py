@@ -181,7 +181,11 @@ def test_only_expected_alerts_are_active(prometheus):
                       ("GVisorSandboxStraceEnabled", DEBUG, "pending")], active
     for a in alerts:
         assert a["labels"]["severity"] in ("critical", "warning", "info")
-        assert a["annotations"]["runbook_url"].startswith("docs/runbooks.md#")
+        # Absolute (Alertmanager shows it as a link), to the alert's own section.
+        url = urllib.parse.urlsplit(a["annotations"]["runbook_url"])
+        assert url.scheme in ("http", "https") and url.netloc, a["annotations"]["runbook_url"]
+        assert url.path.endswith("/docs/runbooks.md")
+        assert url.fragment == a["labels"]["alertname"].lower()
 
 
 def test_promtool_accepts_the_exposition(exporter):

@@ -1,9 +1,10 @@
 #!/usr/bin/python3
 """Checks what promtool does not about deploy/prometheus/gvisor-exporter.rules.yml:
 
-* every alert has a severity (critical|warning|info), summary, description and a
-  runbook_url docs/runbooks.md#<anchor> whose section exists, a `for:` of at least
-  5m (no alert on one scrape's noise), and every runbook section is an alert's;
+* every alert has a severity (critical|warning|info), summary, description and an
+  absolute http(s) runbook_url (one base URL for all) whose #anchor is the GitHub
+  anchor of the alert's `## <alert>` section in docs/runbooks.md, a `for:` of at
+  least 5m (no alert on one scrape's noise), and every runbook section is an alert's;
 * recording rule names follow level:metric:operations; names are unique;
 * every gvisor_* metric the rules read is in METRICS.md (a typo would silently
   match nothing);
@@ -13,6 +14,7 @@
 import os
 import re
 import sys
+import urllib.parse
 
 import yaml
 
@@ -42,6 +44,28 @@ def github_anchor(heading):
     return a.replace(" ", "-")
 
 
+def heading_anchors(markdown):
+    """Every anchor GitHub makes for the headings of `markdown`: ATX headings of
+    any level outside fenced code, a repeated anchor suffixed -1, -2, ..."""
+    anchors, seen, fence = set(), {}, None
+    for line in markdown.splitlines():
+        m = re.match(r"^ {0,3}(`{3,}|~{3,})", line)
+        if m:
+            if fence is None:
+                fence = m.group(1)[0]
+            elif m.group(1)[0] == fence:
+                fence = None
+            continue
+        m = None if fence else re.match(r"^ {0,3}#{1,6}\s+(.*?)(?:\s+#+)?\s*$", line)
+        if not m:
+            continue
+        base = github_anchor(m.group(1))
+        n = seen.get(base, 0)
+        seen[base] = n + 1
+        anchors.add(base if n == 0 else f"{base}-{n}")
+    return anchors
+
+
 def main():
     errors = []
     with open(RULES) as f:
@@ -62,6 +86,8 @@ def main():
     with open(RUNBOOKS) as f:
         runbook_text = f.read()
     sections = {github_anchor(h): h.strip() for h in re.findall(r"^## (.+)$", runbook_text, re.M)}
+    anchors = heading_anchors(runbook_text)
+    bases = set()
 
     for a in alerts:
         name = a["alert"]
@@ -72,15 +98,23 @@ def main():
         for key in ("summary", "description", "runbook_url"):
             if not str(ann.get(key, "")).strip():
                 errors.append(f"{name}: missing annotation {key}")
-        want = "docs/runbooks.md#" + github_anchor(name)
-        if ann.get("runbook_url") != want:
-            errors.append(f"{name}: runbook_url {ann.get('runbook_url')!r}, want {want!r}")
+        url = urllib.parse.urlsplit(str(ann.get("runbook_url", "")))
+        if url.scheme not in ("http", "https") or not url.netloc:
+            errors.append(f"{name}: runbook_url {ann.get('runbook_url')!r} is not an absolute http(s) URL")
+        elif url.fragment not in anchors:
+            errors.append(f"{name}: runbook_url anchor #{url.fragment} is no heading of docs/runbooks.md")
+        elif url.fragment != github_anchor(name):
+            errors.append(f"{name}: runbook_url points to #{url.fragment}, not to its own section "
+                          f"#{github_anchor(name)}")
+        bases.add(url._replace(fragment="").geturl())
         if github_anchor(name) not in sections:
             errors.append(f"{name}: no '## {name}' section in docs/runbooks.md")
         if "for" not in a or seconds(a["for"]) < 300:
             errors.append(f"{name}: needs `for:` of at least 5m, has {a.get('for')!r}")
         if "up" in re.findall(r"\b[a-z_]+\b", a["expr"]) and 'job="gvisor-exporter"' not in a["expr"]:
             errors.append(f"{name}: `up` must be restricted to job=\"gvisor-exporter\"")
+    if len(bases) > 1:
+        errors.append(f"alerts use different runbook base URLs: {sorted(bases)}")
     for anchor, heading in sections.items():
         if heading not in alert_names:
             errors.append(f"docs/runbooks.md: section '## {heading}' is not an alert of the rules file")

@@ -13,7 +13,7 @@ namespace {
 // Field numbers (1-based, proc(5)) of the fields after comm that we keep.
 constexpr size_t kFieldState = 3, kFieldPpid = 4, kFieldMinflt = 10, kFieldMajflt = 12,
                  kFieldUtime = 14, kFieldStime = 15, kFieldNumThreads = 20, kFieldStartTime = 22,
-                 kFieldRss = 24;
+                 kFieldVsize = 23, kFieldRss = 24;
 
 bool ParseInt64(std::string_view s, int64_t* out) {
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
@@ -104,9 +104,10 @@ StatusOr<ProcStat> ParseProcStat(std::string_view text) {
   // ParseUint64 tolerates surrounding whitespace; an empty field means two
   // adjacent spaces, i.e. not the kernel's format.
   if (f.size() > kFieldRss - kFieldState) {
-    uint64_t pages = 0;
-    ok = ok && ParseUint64(field(kFieldRss), &pages);
+    uint64_t pages = 0, vsize = 0;
+    ok = ok && ParseUint64(field(kFieldRss), &pages) && ParseUint64(field(kFieldVsize), &vsize);
     st.rss_pages = pages;
+    st.vsize_bytes = vsize;
   }
   for (std::string_view v : f) ok = ok && !v.empty();
   if (!ok) return ParseError("stat: malformed field");

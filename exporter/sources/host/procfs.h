@@ -30,6 +30,7 @@ struct ProcStat {
   // 24, resident pages: the kernel's counters (no page walk, unlike
   // smaps_rollup). Unset when the line ends before it.
   std::optional<uint64_t> rss_pages;
+  std::optional<uint64_t> vsize_bytes;  // 23, virtual memory size; set with rss_pages
 };
 
 // Parses /proc/<pid>/stat. comm may contain spaces, '(' and ')' (it is chosen

@@ -1,12 +1,12 @@
 #include "exporter/sources/trace/trace_session_source.h"
 
 #include <fcntl.h>
-#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
 #include <algorithm>
 #include <cerrno>
 
+#include "exporter/common/log.h"
 #include "exporter/sources/control/control_client.h"
 
 namespace gvisor_exporter {
@@ -118,10 +118,10 @@ void TraceSessionSource::Attach(Entry& e, bool* failed) {
   if (exists && !ours && !options_.force) {
     // Another consumer's session: leave it alone, look again next poll.
     if (e.state != TraceSessionState::kForeign) {
-      spdlog::warn(
-          "msg=\"sandbox already has a trace session of another consumer; not replacing it "
-          "(--syscalls.force would)\" sandbox_id={}",
-          sb.id);
+      LogWarn(
+          "sandbox already has a trace session of another consumer; not replacing it "
+          "(--syscalls.force would)",
+          {{"sandbox_id", sb.id}});
     }
     e.state = TraceSessionState::kForeign;
     return;
@@ -164,11 +164,12 @@ void TraceSessionSource::Attach(Entry& e, bool* failed) {
   Status recorded = record_.Add(sb);
   if (!recorded.ok()) errors_->Report(kSource, recorded, "session record");
   if (exists) {
-    spdlog::warn("msg=\"replaced the sandbox's existing trace session\" sandbox_id={} reason={}",
-                 sb.id, ours ? "our own from an earlier run" : "--syscalls.force");
+    LogWarn("replaced the sandbox's existing trace session",
+            {{"sandbox_id", sb.id},
+             {"reason", ours ? "our own from an earlier run" : "--syscalls.force"}});
   }
-  spdlog::info("msg=\"syscall trace session created\" sandbox_id={} pod={}/{}", sb.id,
-               sb.pod_namespace, sb.pod_name);
+  LogInfo("syscall trace session created",
+          {{"sandbox_id", sb.id}, {"namespace", sb.pod_namespace}, {"pod", sb.pod_name}});
   e.sink = std::move(sink);
   e.state = TraceSessionState::kActive;
   e.failures = 0;
@@ -177,8 +178,7 @@ void TraceSessionSource::Attach(Entry& e, bool* failed) {
 void TraceSessionSource::Check(Entry& e, bool* failed) {
   if (e.sink->closed()) {
     // The sentry closed our sink: the session was deleted or replaced.
-    spdlog::warn("msg=\"syscall trace session lost (deleted or replaced)\" sandbox_id={}",
-                 e.info.id);
+    LogWarn("syscall trace session lost (deleted or replaced)", {{"sandbox_id", e.info.id}});
     reader_.RemoveSink(e.sink);
     e.sink.reset();
     Status removed = record_.Remove(e.info);
