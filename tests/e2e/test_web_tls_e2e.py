@@ -352,3 +352,17 @@ def test_bad_web_config_exits_at_start(exporter_bin, pki, name, config, message)
         assert "plaintext-password" not in logs  # a secret never reaches the log
     finally:
         e.stop()
+
+
+def test_tls_version_bounds(exporter_bin, pki):
+    d, _ = pki
+    e = TlsExporter(exporter_bin, d, "tls13", {"tls_server_config": {
+        "cert_file": "server.crt", "key_file": "server.key", "min_version": "TLS13"}})
+    try:
+        e.wait_listening()
+        rc, code, body, err = curl(*tls_args(d, e), "--tls-max", "1.2", url(e, "/healthz"))
+        assert rc == 35 and code == 0, (rc, code, err)  # handshake refused below TLS 1.3
+        rc, code, body, err = curl(*tls_args(d, e), "--tlsv1.3", url(e, "/healthz"))
+        assert (rc, code) == (0, 200), err
+    finally:
+        e.stop()
