@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """Checks deploy/kubernetes: renders, schema-valid, consistent, and the examples run.
 
-1. `kubectl kustomize` renders deploy/kubernetes, .../podmonitor, .../exporter and
-   .../examples with every kubectl given (default: `kubectl` on PATH, plus those in
+1. `kubectl kustomize` renders deploy/kubernetes, .../podmonitor, .../exporter,
+   .../examples and .../tls with every kubectl given (default: `kubectl` on PATH, plus those in
    $GVE_EXTRA_KUBECTL, colon-separated, e.g. Debian 12's kubernetes-client 1.20 with
    kustomize v2.0.3), and all of them render the same objects.
 2. Every rendered object validates against the official schemas, offline
@@ -22,6 +22,9 @@
    Kyverno policies (what the schema cannot see: one action per rule, Pods in the
    sandboxed namespaces, Enforce, the pattern's matches, the defaults they inject =
    RuntimeClass gvisor), the example Deployment and the benchmark Jobs agree.
+3b. deploy/kubernetes/tls: Secret mounts hold the example web config's paths, probes and
+   ServiceMonitor speak HTTPS (tlsConfig, basicAuth, honorLabels), the exporter accepts
+   web-config.example.yml (failing only on the certificate that exists only in the pod).
 4. The benchmark Jobs' script runs in a real gVisor sandbox (runsc, busybox) at
    SCALE=1 and prints every phase (skipped without root/runsc: say --no-run).
 
