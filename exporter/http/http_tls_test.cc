@@ -100,13 +100,13 @@ class HttpTlsTest : public ::testing::Test {
         ".key -CAcreateserial -days 1 -extfile " + name + ".ext -out " + name + ".crt");
   }
   std::string Path(const std::string& name) const { return dir_ + "/" + name; }
-  void StartServer(ClientAuth auth) {
+  void StartServer(ClientAuth auth, const std::string& client_ca = "ca.crt") {
     HttpOptions o;
     o.listen_address = "127.0.0.1:0";
     o.web.tls_enabled = true;
     o.web.tls.cert_file = Path("live.crt");
     o.web.tls.key_file = Path("live.key");
-    if (auth != ClientAuth::kNoClientCert) o.web.tls.client_ca_file = Path("ca.crt");
+    if (auth != ClientAuth::kNoClientCert) o.web.tls.client_ca_file = Path(client_ca);
     o.web.tls.client_auth = auth;
     server_ =
         std::make_unique<HttpServer>(o, std::vector<std::shared_ptr<prometheus::Collectable>>{},
@@ -151,6 +151,22 @@ TEST_F(HttpTlsTest, RequireAndVerifyClientCert) {
   const TlsResult ok =
       TlsGet(server_->port(), Path("ca.crt"), "/healthz", Path("client.crt"), Path("client.key"));
   EXPECT_THAT(ok.response, StartsWith("HTTP/1.1 200"));
+}
+
+TEST_F(HttpTlsTest, ClientCaFileReloadedWhenItChanges) {
+  std::filesystem::copy_file(Path("other.crt"), Path("clients.crt"));
+  StartServer(ClientAuth::kRequireAndVerifyClientCert, "clients.crt");
+  const auto get = [&](const char* who) {
+    return TlsGet(server_->port(), Path("ca.crt"), "/healthz", Path(std::string(who) + ".crt"),
+                  Path(std::string(who) + ".key"))
+        .response;
+  };
+  EXPECT_EQ(get("client"), "");  // signed by ca, which is not trusted yet
+  EXPECT_THAT(get("intruder"), StartsWith("HTTP/1.1 200"));
+  std::filesystem::remove(Path("clients.crt"));
+  std::filesystem::copy_file(Path("ca.crt"), Path("clients.crt"));
+  EXPECT_THAT(get("client"), StartsWith("HTTP/1.1 200"));
+  EXPECT_EQ(get("intruder"), "");
 }
 
 TEST_F(HttpTlsTest, RequireAnyClientCertAcceptsAnyCertificate) {

@@ -23,6 +23,12 @@ struct PkeyFree {
 struct ChainFree {
   void operator()(STACK_OF(X509) * s) const { sk_X509_pop_free(s, X509_free); }
 };
+struct StoreFree {
+  void operator()(X509_STORE* s) const { X509_STORE_free(s); }
+};
+struct NamesFree {
+  void operator()(STACK_OF(X509_NAME) * s) const { sk_X509_NAME_pop_free(s, X509_NAME_free); }
+};
 struct BioFree {
   void operator()(BIO* b) const { BIO_free(b); }
 };
@@ -98,6 +104,24 @@ StatusOr<std::shared_ptr<KeyPair>> LoadKeyPair(const std::string& cert_file,
   return pair;
 }
 
+// The client CA file as a verify store and the names sent in the certificate
+// request.
+struct ClientCas {
+  std::unique_ptr<X509_STORE, StoreFree> store;
+  std::unique_ptr<STACK_OF(X509_NAME), NamesFree> names;
+};
+
+StatusOr<std::shared_ptr<ClientCas>> LoadClientCas(const std::string& path) {
+  auto cas = std::make_shared<ClientCas>();
+  cas->store.reset(X509_STORE_new());
+  if (!cas->store || X509_STORE_load_file(cas->store.get(), path.c_str()) != 1) {
+    return InvalidError("client_ca_file " + path + ": " + OpenSslErrors());
+  }
+  cas->names.reset(SSL_load_client_CA_file(path.c_str()));
+  ERR_clear_error();
+  return cas;
+}
+
 // Go's RequestClientCert / RequireAnyClientCert: ask for a certificate but
 // accept any (the chain is not verified).
 int AcceptAnyCertificate(int, X509_STORE_CTX*) { return 1; }
@@ -139,6 +163,9 @@ struct TlsContext::State {
   FileStamp cert_stamp, key_stamp;
   bool last_reload_failed = false;
   int reloads = 0;
+  std::shared_ptr<ClientCas> client_cas;  // null: no client_ca_file
+  FileStamp ca_stamp;
+  bool last_ca_reload_failed = false;
 };
 
 TlsContext::TlsContext(std::unique_ptr<State> state) : state_(std::move(state)) {}
@@ -181,6 +208,30 @@ bool TlsContext::RefreshKeyPair() {
   return true;
 }
 
+bool TlsContext::RefreshClientCas() {
+  State& s = *state_;
+  if (s.config.client_ca_file.empty()) return false;
+  const FileStamp stamp = Stamp(s.config.client_ca_file);
+  std::lock_guard<std::mutex> lock(s.mu);
+  if (stamp == s.ca_stamp) return false;
+  s.ca_stamp = stamp;
+  auto cas = LoadClientCas(s.config.client_ca_file);
+  if (!cas.ok()) {
+    if (!s.last_ca_reload_failed) {
+      spdlog::warn(
+          "msg=\"client CA file changed on disk but cannot be loaded; using the previous one\" "
+          "err=\"{}\"",
+          cas.status().message());
+    }
+    s.last_ca_reload_failed = true;
+    return false;
+  }
+  s.last_ca_reload_failed = false;
+  s.client_cas = std::move(*cas);
+  spdlog::info("msg=\"client CA file reloaded\" client_ca_file={}", s.config.client_ca_file);
+  return true;
+}
+
 StatusOr<std::unique_ptr<TlsContext>> TlsContext::Create(const TlsServerConfig& config) {
   auto state = std::make_unique<State>();
   state->config = config;
@@ -217,31 +268,37 @@ StatusOr<std::unique_ptr<TlsContext>> TlsContext::Create(const TlsServerConfig& 
     return InvalidError("cert_file " + config.cert_file + ": " + OpenSslErrors());
   }
   // Every handshake: serve the current pair from disk (rotation).
+  // Every handshake: serve the current pair from disk (rotation), and verify
+  // client certificates against the current client CA file.
   SSL_CTX_set_cert_cb(
       ctx,
       [](SSL* ssl, void* arg) -> int {
         auto* self = static_cast<TlsContext*>(arg);
         self->RefreshKeyPair();
+        self->RefreshClientCas();
         std::shared_ptr<KeyPair> pair;
+        std::shared_ptr<ClientCas> cas;
         {
           std::lock_guard<std::mutex> lock(self->state_->mu);
           pair = self->state_->pair;
+          cas = self->state_->client_cas;
+        }
+        if (cas) {
+          if (SSL_set1_verify_cert_store(ssl, cas->store.get()) != 1) return 0;
+          if (cas->names) SSL_set_client_CA_list(ssl, SSL_dup_CA_list(cas->names.get()));
         }
         return SSL_use_cert_and_key(ssl, pair->cert.get(), pair->key.get(), pair->chain.get(), 1) ==
-                       1
-                   ? 1
-                   : 0;
+               1;
       },
       tls.get());
   const bool verify = config.client_auth == ClientAuth::kVerifyClientCertIfGiven ||
                       config.client_auth == ClientAuth::kRequireAndVerifyClientCert;
   if (!config.client_ca_file.empty()) {
-    if (SSL_CTX_load_verify_locations(ctx, config.client_ca_file.c_str(), nullptr) != 1) {
-      return InvalidError("client_ca_file " + config.client_ca_file + ": " + OpenSslErrors());
-    }
-    STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(config.client_ca_file.c_str());
-    if (names) SSL_CTX_set_client_CA_list(ctx, names);
-    ERR_clear_error();
+    // Loaded here to fail at start; every handshake then uses s.client_cas.
+    s.ca_stamp = Stamp(config.client_ca_file);
+    auto cas = LoadClientCas(config.client_ca_file);
+    if (!cas.ok()) return cas.status();
+    s.client_cas = std::move(*cas);
   } else if (verify && SSL_CTX_set_default_verify_paths(ctx) != 1) {
     return InternalError("cannot load the system's CA certificates: " + OpenSslErrors());
   }

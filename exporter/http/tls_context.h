@@ -8,7 +8,9 @@
 // reloads the pair when either changed. A pair that fails to load (a cert
 // written before its key, a mismatched key) keeps the last good pair in
 // service and is logged once per change; exporter-toolkit instead fails those
-// handshakes until the files agree. The client CA file is read at start.
+// handshakes until the files agree. The client CA file is checked and
+// reloaded the same way (a CA bundle extended before new client certificates
+// are issued takes effect without a restart).
 #pragma once
 
 #include <memory>
@@ -38,6 +40,8 @@ class TlsContext {
   // by every handshake; exposed for tests). Returns whether a new pair is in
   // service.
   bool RefreshKeyPair();
+  // The same for client_ca_file (false when there is none).
+  bool RefreshClientCas();
 
   // Reloads from files changed on disk so far (tests).
   int reloads() const;
