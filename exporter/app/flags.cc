@@ -144,6 +144,7 @@ StatusOr<Flags> ParseFlags(const std::vector<std::string>& args) {
   const std::map<std::string, Setter> values = {
       {"web.listen-address", str(&f.listen_address)},
       {"web.telemetry-path", str(&f.telemetry_path)},
+      {"web.config.file", str(&f.web_config_file)},
       {"log.level",
        [&](const std::string& v) {
          if (v != "debug" && v != "info" && v != "warn" && v != "error")
@@ -310,6 +311,10 @@ Per-node Prometheus exporter for gVisor (runsc) sandboxes.
 
   --web.listen-address=":9787"   address to serve HTTP on (host:port; host numeric or localhost)
   --web.telemetry-path="/metrics" path under which metrics are served
+  --web.config.file=""           exporter-toolkit web config (YAML): TLS, client certificates,
+                                 basic_auth_users (bcrypt), security headers; "" = plain HTTP.
+                                 Certificate and key files are re-read when they change; basic
+                                 auth covers every path but /healthz
   --log.level=info               debug, info, warn or error
   --log.format=logfmt            logfmt or json
   --runsc.root=DIR               a runsc root to scan (repeatable)

@@ -16,6 +16,7 @@ namespace gvisor_exporter {
 struct Flags {
   std::string listen_address = ":9787";
   std::string telemetry_path = "/metrics";
+  std::string web_config_file;           // exporter-toolkit web config; "" = plain HTTP
   std::string log_level = "info";        // debug|info|warn|error
   std::string log_format = "logfmt";     // logfmt|json
   std::vector<std::string> runsc_roots;  // explicit roots

@@ -13,6 +13,18 @@ TEST(FlagsTest, Defaults) {
   EXPECT_EQ(f->runsc_root_parents, std::vector<std::string>{"/run/containerd/runsc"});
   EXPECT_TRUE(f->cli_fallback);
   EXPECT_EQ(f->poll_interval.count(), 5000);
+  EXPECT_EQ(f->web_config_file, "");  // plain HTTP
+}
+
+TEST(FlagsTest, WebConfigFile) {
+  auto f = ParseFlags({"--web.config.file=/etc/gvisor-exporter/web.yml"});
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  EXPECT_EQ(f->web_config_file, "/etc/gvisor-exporter/web.yml");
+  auto spaced = ParseFlags({"--web.config.file", "web.yml"});
+  ASSERT_TRUE(spaced.ok());
+  EXPECT_EQ(spaced->web_config_file, "web.yml");
+  EXPECT_FALSE(ParseFlags({"--web.config.file"}).ok());  // needs a value
+  EXPECT_NE(FlagsUsage().find("--web.config.file"), std::string::npos);
 }
 
 TEST(FlagsTest, ParsesEveryForm) {

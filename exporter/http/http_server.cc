@@ -14,6 +14,9 @@
 #include "exporter/collectors/snapshot_collector.h"
 #include "exporter/collectors/text_format.h"
 #include "exporter/common/version.h"
+#include "exporter/http/basic_auth.h"
+#include "exporter/http/civetweb_tls.h"
+#include "exporter/http/tls_context.h"
 #include "exporter/views/sandboxes_view.h"
 
 namespace gvisor_exporter {
@@ -36,6 +39,8 @@ const char* StatusText(int code) {
       return "OK";
     case 400:
       return "Bad Request";
+    case 401:
+      return "Unauthorized";
     case 404:
       return "Not Found";
     default:
@@ -69,72 +74,11 @@ bool AcceptsJsonFirst(const std::string& accept) {
   return json != std::string::npos && (html == std::string::npos || json < html);
 }
 
-char Lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (Lower(a[i]) != Lower(b[i])) return false;
-  }
-  return true;
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-// A qvalue (RFC 9110 12.4.2: "0" ["." 0*3DIGIT] / "1" ["." 0*3"0"]) is
-// non-zero; false for zero or anything malformed.
-bool PositiveQValue(std::string_view q) {
-  if (q.empty() || (q[0] != '0' && q[0] != '1')) return false;
-  if (q.size() > 1 && (q[1] != '.' || q.size() > 5)) return false;
-  bool nonzero = q[0] == '1';
-  for (size_t i = 2; i < q.size(); ++i) {
-    if (q[i] < '0' || q[i] > '9') return false;
-    if (q[0] == '1' && q[i] != '0') return false;
-    nonzero = nonzero || q[i] != '0';
-  }
-  return nonzero;
-}
-
 double NowSeconds() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 }  // namespace
-
-bool AcceptsGzip(std::string_view header) {
-  // -1: not listed; 0: listed, not acceptable; 1: acceptable.
-  int gzip = -1, any = -1;
-  while (!header.empty()) {
-    const size_t comma = header.find(',');
-    std::string_view element = header.substr(0, comma);
-    header = comma == std::string_view::npos ? std::string_view() : header.substr(comma + 1);
-    const size_t semi = element.find(';');
-    const std::string_view coding = Trim(element.substr(0, semi));
-    const bool is_gzip = EqualsIgnoreCase(coding, "gzip") || EqualsIgnoreCase(coding, "x-gzip");
-    if (!is_gzip && coding != "*") continue;
-    bool acceptable = true;
-    std::string_view params =
-        semi == std::string_view::npos ? std::string_view() : element.substr(semi + 1);
-    while (!params.empty()) {
-      const size_t next = params.find(';');
-      const std::string_view param = params.substr(0, next);
-      params = next == std::string_view::npos ? std::string_view() : params.substr(next + 1);
-      const size_t eq = param.find('=');
-      if (eq == std::string_view::npos) continue;
-      if (EqualsIgnoreCase(Trim(param.substr(0, eq)), "q")) {
-        acceptable = PositiveQValue(Trim(param.substr(eq + 1)));
-      }
-    }
-    int& slot = is_gzip ? gzip : any;
-    // Listed twice: not acceptable if either says so.
-    slot = slot == 0 ? 0 : acceptable;
-  }
-  return gzip == -1 ? any == 1 : gzip == 1;
-}
 
 size_t HttpResponse::size() const {
   size_t n = 0;
@@ -176,23 +120,36 @@ class HttpServer::Handler : public CivetHandler {
  private:
   bool Serve(mg_connection* conn, bool head) {
     const mg_request_info* req = mg_get_request_info(conn);
+    const std::string path = req->local_uri ? req->local_uri : "/";
+    if (server_->auth_ && path != kUnauthenticatedPath) {
+      const char* authorization = mg_get_header(conn, "Authorization");
+      if (authorization == nullptr || !server_->auth_->Check(authorization)) {
+        static constexpr char kBody[] = "Unauthorized\n";
+        mg_printf(conn,
+                  "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic\r\n"
+                  "Content-Type: text/plain; charset=utf-8\r\nContent-Length: %zu\r\n"
+                  "Cache-Control: no-cache\r\n%sConnection: close\r\n\r\n",
+                  sizeof(kBody) - 1, server_->fixed_headers_.c_str());
+        if (!head) mg_write(conn, kBody, sizeof(kBody) - 1);
+        return true;
+      }
+    }
     const char* accept = mg_get_header(conn, "Accept");
     const char* accept_encoding = mg_get_header(conn, "Accept-Encoding");
-    const HttpResponse r = server_->Respond(
-        {req->local_uri ? req->local_uri : "/", req->query_string ? req->query_string : "",
-         accept ? accept : "", accept_encoding ? accept_encoding : ""});
+    const HttpResponse r =
+        server_->Respond({path, req->query_string ? req->query_string : "", accept ? accept : "",
+                          accept_encoding ? accept_encoding : ""});
     const std::string encoding =
         r.content_encoding.empty() ? "" : "Content-Encoding: " + r.content_encoding + "\r\n";
     // The pages show untrusted strings (pod names): they are escaped, and the
-    // CSP forbids scripts anyway. Vary: the same URL answers HTML or JSON, and
-    // gzip or not.
+    // CSP forbids scripts anyway (fixed_headers_). Vary: the same URL answers
+    // HTML or JSON, and gzip or not.
     mg_printf(conn,
               "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n%sContent-Length: %zu\r\n"
-              "Cache-Control: no-cache\r\nVary: Accept, Accept-Encoding\r\n"
-              "X-Content-Type-Options: nosniff\r\n"
-              "Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'\r\n"
+              "Cache-Control: no-cache\r\nVary: Accept, Accept-Encoding\r\n%s"
               "Connection: close\r\n\r\n",
-              r.code, StatusText(r.code), r.content_type.c_str(), encoding.c_str(), r.size());
+              r.code, StatusText(r.code), r.content_type.c_str(), encoding.c_str(), r.size(),
+              server_->fixed_headers_.c_str());
     if (head) return true;
     // Piece by piece from where they are cached (no joined copy); a client
     // that goes away ends the loop.
@@ -265,17 +222,68 @@ HttpServer::~HttpServer() {
   waker.join();
 }
 
+namespace {
+
+// Our own security headers, replaced by the web config's value of the same
+// name; the config's others (from exporter-toolkit's allow-list) are added.
+std::string FixedHeaders(const std::vector<std::pair<std::string, std::string>>& configured) {
+  std::vector<std::pair<std::string, std::string>> headers = {
+      {"X-Content-Type-Options", "nosniff"},
+      {"Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'"}};
+  for (const auto& [name, value] : configured) {
+    bool replaced = false;
+    for (auto& h : headers) {
+      if (h.first == name) h.second = value, replaced = true;
+    }
+    if (!replaced) headers.emplace_back(name, value);
+  }
+  std::string out;
+  for (const auto& [name, value] : headers) out += name + ": " + value + "\r\n";
+  return out;
+}
+
+// civetweb's external_ssl_ctx callback: at start (*ssl_ctx null) hands it our
+// context; at shutdown (*ssl_ctx set) returns 1 so that civetweb does not
+// free it (TlsContext owns it).
+int ExternalSslContext(void** ssl_ctx, void* user_data) {
+  if (*ssl_ctx != nullptr) return 1;
+  const auto* tls =
+      static_cast<const TlsContext*>(static_cast<CivetServer*>(user_data)->getUserContext());
+  if (tls == nullptr) return -1;
+  *ssl_ctx = tls->ssl_ctx();
+  return 1;
+}
+
+}  // namespace
+
 Status HttpServer::Start() {
   auto ports = CivetListeningPorts(options_.listen_address);
   if (!ports.ok()) return ports.status();
   if (options_.telemetry_path.empty() || options_.telemetry_path[0] != '/') {
     return InvalidError("telemetry path must start with '/': " + options_.telemetry_path);
   }
+  const WebConfig& web = options_.web;
+  const std::string web_context = web.source.empty() ? "web config" : "web config " + web.source;
+  if (web.tls_enabled) {
+    auto tls = TlsContext::Create(web.tls);
+    if (!tls.ok()) return tls.status().WithContext(web_context);
+    GVE_RETURN_IF_ERROR(PrepareCivetwebTls());
+    tls_ = std::move(*tls);
+    *ports += "s";  // civetweb: this port speaks TLS only
+  }
+  if (!web.basic_auth_users.empty()) {
+    auto auth = BasicAuth::Create(web.basic_auth_users);
+    if (!auth.ok()) return auth.status().WithContext(web_context);
+    auth_ = std::move(*auth);
+  }
+  fixed_headers_ = FixedHeaders(web.headers);
   std::vector<std::string> opts = {
       "listening_ports",    *ports,  "num_threads",       std::to_string(options_.threads),
       "request_timeout_ms", "10000", "enable_keep_alive", "no"};
+  CivetCallbacks callbacks;
+  if (tls_) callbacks.external_ssl_ctx = ExternalSslContext;
   try {
-    server_ = std::make_unique<CivetServer>(opts);
+    server_ = std::make_unique<CivetServer>(opts, &callbacks, tls_.get());
   } catch (const std::exception& e) {
     return UnavailableError("cannot listen on " + options_.listen_address + ": " + e.what());
   }

@@ -10,6 +10,11 @@
 // request. The telemetry path is gzip-compressed when the client accepts it
 // (Prometheus always does), from the snapshot's cached compressed text
 // (see exposition_body.h).
+//
+// With a web config (`--web.config.file`, exporter-toolkit format) the port
+// speaks TLS only (tls_context.h) and every path but /healthz needs basic auth
+// when users are configured (basic_auth.h); /healthz stays open for kubelet
+// probes, which cannot send credentials (TLS still applies to it).
 #pragma once
 
 #include <prometheus/collectable.h>
@@ -22,17 +27,26 @@
 
 #include "exporter/collectors/exposition_body.h"
 #include "exporter/common/status.h"
+#include "exporter/http/web_config.h"
 #include "exporter/model/snapshot_store.h"
 
 class CivetServer;
 
 namespace gvisor_exporter {
 
+class BasicAuth;
+class TlsContext;
+
+// The path served without basic auth (kubelet probes).
+inline constexpr char kUnauthenticatedPath[] = "/healthz";
+
 struct HttpOptions {
   // Prometheus style: ":9787" (all IPv4 addresses), "127.0.0.1:9787", "[::1]:9787".
   std::string listen_address = ":9787";
   std::string telemetry_path = "/metrics";
   int threads = 4;
+  // TLS, basic auth and extra headers; the default is plain HTTP, no auth.
+  WebConfig web{};
 };
 
 // What Respond needs of a request (civetweb-independent, so tests and
@@ -76,7 +90,8 @@ class HttpServer {
   HttpServer& operator=(const HttpServer&) = delete;
 
   // Binds and starts serving; fails with a clear message when the address is
-  // invalid or in use.
+  // invalid or in use, or when the web config's certificate, key, client CA
+  // or a password hash is unusable.
   Status Start();
   // The bound port (useful with port 0 in tests); 0 before Start().
   int port() const;
@@ -96,6 +111,9 @@ class HttpServer {
   HealthCheck health_;
   const SnapshotStore* snapshots_;  // null: no /sandboxes page
   std::unique_ptr<Handler> handler_;
+  std::unique_ptr<TlsContext> tls_;  // null: plain HTTP
+  std::unique_ptr<BasicAuth> auth_;  // null: no basic auth
+  std::string fixed_headers_;        // security headers of every response, "\r\n"-terminated
   std::unique_ptr<CivetServer> server_;
   int port_ = 0;
 };

@@ -2,7 +2,7 @@
 """Checks deploy/kubernetes: renders, schema-valid, consistent, and the examples run.
 
 1. `kubectl kustomize` renders deploy/kubernetes, .../podmonitor, .../exporter,
-   .../examples and .../dashboards with every kubectl given (default: `kubectl` on PATH, plus those in
+   .../examples, .../dashboards and .../tls with every kubectl given (default: `kubectl` on PATH, plus those in
    $GVE_EXTRA_KUBECTL, colon-separated, e.g. Debian 12's kubernetes-client 1.20 with
    kustomize v2.0.3), and all of them render the same objects.
 2. Every rendered object validates against the official schemas, offline
@@ -32,6 +32,9 @@
    Dashboards: deploy/kubernetes/dashboards has one ConfigMap per dashboards/*.json,
    labelled grafana_dashboard: "1", in gvisor-exporter, holding the file verbatim
    (drift check), under 256 KiB (client-side apply's annotation; ConfigMaps: 1 MiB).
+3b. deploy/kubernetes/tls: Secret mounts hold the example web config's paths, probes and
+   ServiceMonitor speak HTTPS (tlsConfig, basicAuth, honorLabels), the exporter accepts
+   web-config.example.yml (failing only on the certificate that exists only in the pod).
 4. The benchmark Jobs' script runs in a real gVisor sandbox (runsc, busybox) at
    SCALE=1 and prints every phase (skipped without root/runsc: say --no-run).
 
@@ -59,7 +62,7 @@ import yaml
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 HERE = os.path.dirname(os.path.abspath(__file__))
 KUSTOMIZATIONS = ["deploy/kubernetes", "deploy/kubernetes/podmonitor", "deploy/kubernetes/exporter",
-                  "deploy/kubernetes/examples", "deploy/kubernetes/dashboards"]
+                  "deploy/kubernetes/examples", "deploy/kubernetes/dashboards", "deploy/kubernetes/tls"]
 PROM_KUSTOMIZATION = "deploy/prometheus/kustomization.yaml"
 PROM_KUSTOMIZATION_TEXT = ("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
                            "resources:\n  - gvisor-exporter.prometheusrule.yaml\n")
@@ -561,6 +564,65 @@ def check_examples(objs):
     return len(errors) == n0
 
 
+# ----------------------------------------------------------------------------- 3b the TLS variant
+TLS_SECRETS = {"gvisor-exporter-tls", "gvisor-exporter-web-config", "gvisor-exporter-scrape-auth"}
+
+
+def check_tls(objs, binary):
+    """deploy/kubernetes/tls: the web config and certificate come from Secret mounts, the paths
+    in web-config.example.yml are those mounts, probes and ServiceMonitor speak HTTPS, the
+    ServiceMonitor's Secrets are the documented ones, and the exporter accepts the example file."""
+    n0 = len(errors)
+    ds = one(objs, "DaemonSet")
+    pod = ds["spec"]["template"]["spec"]
+    (c,) = pod["containers"]
+    vols = {v["name"]: v for v in pod["volumes"]}
+    secret_mounts = {m["mountPath"]: vols[m["name"]]["secret"]["secretName"]
+                     for m in c["volumeMounts"] if "secret" in vols[m["name"]]}
+    cfg_args = [a.split("=", 1)[1] for a in c["args"] if a.startswith("--web.config.file=")]
+    if len(cfg_args) != 1 or os.path.dirname(cfg_args[0]) not in secret_mounts:
+        fail(f"tls: --web.config.file {cfg_args} must be one file in a Secret mount {secret_mounts}")
+    with open(os.path.join(REPO, "deploy", "kubernetes", "tls", "web-config.example.yml")) as f:
+        example = yaml.safe_load(f)
+    for key in ("cert_file", "key_file"):
+        path = example["tls_server_config"][key]
+        if secret_mounts.get(os.path.dirname(path)) != "gvisor-exporter-tls":
+            fail(f"tls: web-config.example.yml {key} {path} is not in the gvisor-exporter-tls mount")
+    for probe in ("readinessProbe", "livenessProbe"):
+        if c[probe]["httpGet"].get("scheme") != "HTTPS":
+            fail(f"tls: {probe} must use scheme HTTPS (the port speaks TLS only)")
+    sm = one(objs, "ServiceMonitor")
+    (ep,) = sm["spec"]["endpoints"]
+    refs = {ep["tlsConfig"]["ca"]["secret"]["name"], ep["basicAuth"]["username"]["name"],
+            ep["basicAuth"]["password"]["name"]}
+    if ep.get("scheme") != "https" or not ep["tlsConfig"].get("serverName") or not ep.get("honorLabels"):
+        fail("tls: ServiceMonitor needs scheme https, tlsConfig.serverName and honorLabels: true")
+    if not refs <= TLS_SECRETS or set(secret_mounts.values()) | refs != TLS_SECRETS:
+        fail(f"tls: Secrets used {set(secret_mounts.values()) | refs} != documented {TLS_SECRETS}")
+    if binary:
+        # The example file (with a real hash in place of the placeholder) must pass the exporter's
+        # own parser: it then fails only on the certificate file, which only exists in the pod.
+        d = tempfile.mkdtemp(prefix="gve-deploy-webcfg-")
+        try:
+            example["basic_auth_users"] = {
+                "prometheus": "$2y$10$QOauhQNbBCuQDKes6eFzPeMqBSjb7Mr5DUmpZ/VcEd00UAV/LDeSi"}
+            cfg = os.path.join(d, "web-config.yml")
+            with open(cfg, "w") as f:
+                yaml.safe_dump(example, f)
+            r = subprocess.run([binary, f"--web.config.file={cfg}", "--web.listen-address=127.0.0.1:0",
+                                "--runsc.root-parent=", "--cri.endpoint="],
+                               capture_output=True, text=True, timeout=30)
+            want = "cannot read cert_file /etc/gvisor-exporter/tls/tls.crt"
+            if r.returncode == 0 or want not in r.stderr:
+                fail(f"tls: exporter on web-config.example.yml: exit {r.returncode}, {r.stderr[-500:]}")
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+    if len(errors) == n0:
+        ok("deploy/kubernetes/tls: web config and certificate from Secret mounts, HTTPS probes, "
+           "ServiceMonitor https + tlsConfig + basicAuth + honorLabels, example web config accepted")
+    return len(errors) == n0
+
+
 # ----------------------------------------------------------------------------- 4 run the benchmark
 def run_bench(objs):
     """Runs the ConfigMap's bench.sh at SCALE=1 in a real gVisor sandbox (busybox rootfs)."""
@@ -618,7 +680,8 @@ def main():
     try:
         rendered = render_all(root, ks)
         validate_schemas(rendered)
-        for rel in ("deploy/kubernetes", "deploy/kubernetes/podmonitor", "deploy/kubernetes/exporter"):
+        for rel in ("deploy/kubernetes", "deploy/kubernetes/podmonitor", "deploy/kubernetes/exporter",
+                    "deploy/kubernetes/tls"):
             if rel in rendered:
                 try:
                     if check_exporter(rendered[rel], args.exporter):
@@ -630,6 +693,11 @@ def main():
                 check_dashboard_configmaps(rendered["deploy/kubernetes/dashboards"])
             except (AssertionError, KeyError, ValueError, OSError) as e:
                 fail(f"deploy/kubernetes/dashboards: {type(e).__name__}: {e}")
+        if "deploy/kubernetes/tls" in rendered:
+            try:
+                check_tls(rendered["deploy/kubernetes/tls"], exporter_flags(args.exporter)[0])
+            except (AssertionError, KeyError, StopIteration, ValueError, TypeError, OSError) as e:
+                fail(f"deploy/kubernetes/tls: {type(e).__name__}: {e}")
         if "deploy/kubernetes/examples" in rendered:
             try:
                 check_examples(rendered["deploy/kubernetes/examples"])
