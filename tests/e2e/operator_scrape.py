@@ -21,8 +21,8 @@ config generator (pkg/prometheus/promcfg.go) writes it:
   4. endpoint = the port name;
   5. the manifest's own `relabelings`;
   6. the shard keep (hashmod, one shard);
-  and `honor_labels` / `honor_timestamps` / scheme / path / tls / basic auth from
-  the endpoint.
+  and `honor_labels` / `honor_timestamps` / scheme / path / tls_config / basic_auth
+  from the endpoint (Secret references resolved from what the test supplies).
 
 Kubernetes service discovery itself is replaced by one static target whose
 `__meta_kubernetes_*` labels are what discovery would give for the exporter's
@@ -41,6 +41,7 @@ import yaml
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SERVICE_MONITOR_DIR = os.path.join(REPO, "deploy", "kubernetes")
 POD_MONITOR_DIR = os.path.join(REPO, "deploy", "kubernetes", "podmonitor")
+TLS_DIR = os.path.join(REPO, "deploy", "kubernetes", "tls")
 
 # The node and the exporter's pod as the cluster would name them.
 NODE = "gvisor-node-1"
@@ -134,21 +135,48 @@ def _pod_meta(daemonset, container, port, address):
     return out
 
 
-def _endpoint_options(ep, job_name):
-    job = {"job_name": job_name}
-    if ep.get("honorLabels"):
-        job["honor_labels"] = True
-    else:
-        job["honor_labels"] = False
+def _secret(secrets, ref, what):
+    key = (ref["name"], ref["key"])
+    assert key in secrets, f"{what}: the test supplies no Secret {key} (has {sorted(secrets)})"
+    return secrets[key]
+
+
+def _endpoint_options(ep, job_name, secrets):
+    """honor_labels, scheme, path and the HTTP client config of an endpoint. Secret
+    references resolve through `secrets` {(name, key): value}: for tlsConfig the
+    value is the path of a file holding the Secret's bytes (the operator mounts
+    them into Prometheus' pod), for basicAuth the username/password itself (the
+    operator writes them into the config)."""
+    job = {"job_name": job_name, "honor_labels": bool(ep.get("honorLabels", False))}
     if "honorTimestamps" in ep:
         job["honor_timestamps"] = ep["honorTimestamps"]
     job["metrics_path"] = ep.get("path", "/metrics")
     if "scheme" in ep:
         job["scheme"] = ep["scheme"]
+    tls = ep.get("tlsConfig")
+    if tls:
+        unknown = set(tls) - {"serverName", "ca", "cert", "keySecret", "insecureSkipVerify"}
+        assert not unknown, f"tlsConfig fields not derived here: {unknown}"
+        cfg = {}
+        if "serverName" in tls:
+            cfg["server_name"] = tls["serverName"]
+        if "insecureSkipVerify" in tls:
+            cfg["insecure_skip_verify"] = tls["insecureSkipVerify"]
+        if "ca" in tls:
+            cfg["ca_file"] = _secret(secrets, tls["ca"]["secret"], "tlsConfig.ca")
+        if "cert" in tls:
+            cfg["cert_file"] = _secret(secrets, tls["cert"]["secret"], "tlsConfig.cert")
+        if "keySecret" in tls:
+            cfg["key_file"] = _secret(secrets, tls["keySecret"], "tlsConfig.keySecret")
+        job["tls_config"] = cfg
+    auth = ep.get("basicAuth")
+    if auth:
+        job["basic_auth"] = {"username": _secret(secrets, auth["username"], "basicAuth.username"),
+                             "password": _secret(secrets, auth["password"], "basicAuth.password")}
     return job
 
 
-def service_monitor_job(objects, address, interval="1s", timeout="1s"):
+def service_monitor_job(objects, address, interval="1s", timeout="1s", secrets=None):
     """The job for the rendered ServiceMonitor's first endpoint, its target at `address`."""
     sm, svc, ds = one(objects, "ServiceMonitor"), one(objects, "Service"), one(objects, "DaemonSet")
     ep = sm["spec"]["endpoints"][0]
@@ -191,7 +219,7 @@ def service_monitor_job(objects, address, interval="1s", timeout="1s"):
     relabel.append({"target_label": "endpoint", "replacement": ep["port"]})
     relabel += _user_relabelings(ep.get("relabelings"))
     relabel += _shard()
-    job = _endpoint_options(ep, f"serviceMonitor/{ns}/{sm['metadata']['name']}/0")
+    job = _endpoint_options(ep, f"serviceMonitor/{ns}/{sm['metadata']['name']}/0", secrets or {})
     job.update({"scrape_interval": interval, "scrape_timeout": timeout,
                 "static_configs": [{"targets": [address], "labels": {k: v for k, v in meta.items()
                                                                      if k != "__address__"}}],
@@ -199,7 +227,7 @@ def service_monitor_job(objects, address, interval="1s", timeout="1s"):
     return job
 
 
-def pod_monitor_job(objects, address, interval="1s", timeout="1s"):
+def pod_monitor_job(objects, address, interval="1s", timeout="1s", secrets=None):
     """The job for the rendered PodMonitor's first endpoint, its target at `address`."""
     pm, ds = one(objects, "PodMonitor"), one(objects, "DaemonSet")
     ep = pm["spec"]["podMetricsEndpoints"][0]
@@ -223,7 +251,7 @@ def pod_monitor_job(objects, address, interval="1s", timeout="1s"):
     relabel.append({"target_label": "endpoint", "replacement": ep["port"]})
     relabel += _user_relabelings(ep.get("relabelings"))
     relabel += _shard()
-    job = _endpoint_options(ep, f"podMonitor/{ns}/{pm['metadata']['name']}/0")
+    job = _endpoint_options(ep, f"podMonitor/{ns}/{pm['metadata']['name']}/0", secrets or {})
     job.update({"scrape_interval": interval, "scrape_timeout": timeout,
                 "static_configs": [{"targets": [address], "labels": {k: v for k, v in meta.items()
                                                                      if k != "__address__"}}],
@@ -235,12 +263,12 @@ MONITORS = {"ServiceMonitor": (SERVICE_MONITOR_DIR, service_monitor_job),
             "PodMonitor": (POD_MONITOR_DIR, pod_monitor_job)}
 
 
-def monitor_job(kind, address, directory=None):
-    """(scrape job, rendered objects) for `kind` in MONITORS; `directory` overrides
-    the kustomize directory (a test's copy of the manifests)."""
+def monitor_job(kind, address, directory=None, secrets=None):
+    """(scrape job, rendered objects) for `kind` in MONITORS; `directory` renders
+    another kustomization with that kind of monitor (deploy/kubernetes/tls)."""
     default_dir, make = MONITORS[kind]
     objects = kustomize(directory or default_dir)
-    return make(objects, address), objects
+    return make(objects, address, secrets=secrets), objects
 
 
 if __name__ == "__main__":  # print the derived jobs: python3 tests/e2e/operator_scrape.py

@@ -14,7 +14,6 @@ certificate is refused by curl; overwriting cert/key is served at the next
 handshake without a restart; a bad web config stops the exporter at start with
 a message naming the file and the problem. Every process is stopped by its PID.
 """
-import json
 import os
 import shutil
 import ssl
@@ -22,15 +21,13 @@ import socket
 import subprocess
 import tempfile
 import time
-import urllib.parse
-import urllib.request
 
 import pytest
 import yaml
 
-from gvisor_env import free_port, stop_process
+import operator_scrape
+from gvisor_env import Prometheus, free_port, stop_process
 
-PROMETHEUS = "/usr/bin/prometheus"
 PASSWORD = "e2e-s3cret"
 
 
@@ -169,56 +166,76 @@ def tls_args(d, e):
     return ["--cacert", os.path.join(d, "ca.crt"), "--resolve", f"gve.test:{e.port}:127.0.0.1"]
 
 
+def scrape_until_up(job):
+    """A real Prometheus running `job` until its target is up with the exporter's
+    series stored: (the target's up labels, names of gvisor_exporter_* series)."""
+    p = Prometheus(None, [], scrape_configs=[job])
+    try:
+        p.wait_ready()
+        deadline = time.time() + 60
+        up, names = [], set()
+        while time.time() < deadline:
+            up = p.query("up")
+            names = {l["__name__"] for l, _ in p.query('count by (__name__) ({__name__=~"gvisor_exporter_.+"})')}
+            if up and up[0][1] == 1 and len(names) >= 3:
+                break
+            time.sleep(0.5)
+        assert up and up[0][1] == 1, (up, p.get("/api/v1/targets")["activeTargets"], p.logs())
+        (target,) = p.get("/api/v1/targets")["activeTargets"]
+        assert target["scrapeUrl"].startswith("https://"), target
+        return up[0][0], names
+    finally:
+        p.stop()
+
+
 def test_prometheus_scrapes_over_tls_with_basic_auth(tls_auth_exporter, pki):
     d, _ = pki
     e = tls_auth_exporter
-    pdir = tempfile.mkdtemp(prefix="gve-prometheus-", dir=d)
-    with open(os.path.join(pdir, "password"), "w") as f:
+    password_file = os.path.join(d, "prometheus-password")
+    with open(password_file, "w") as f:
         f.write(PASSWORD)
-    port = free_port()
-    config = {
-        "global": {"scrape_interval": "1s", "scrape_timeout": "1s"},
-        "scrape_configs": [{
-            "job_name": "gvisor-exporter-tls", "scheme": "https",
-            "tls_config": {"ca_file": os.path.join(d, "ca.crt"), "server_name": "gve.test"},
-            "basic_auth": {"username": "prometheus",
-                           "password_file": os.path.join(pdir, "password")},
-            "static_configs": [{"targets": [f"127.0.0.1:{e.port}"]}]}],
-    }
-    with open(os.path.join(pdir, "prometheus.yml"), "w") as f:
-        yaml.safe_dump(config, f)
-    log = open(os.path.join(pdir, "prometheus.log"), "wb")
-    proc = subprocess.Popen(
-        [PROMETHEUS, f"--config.file={pdir}/prometheus.yml", f"--storage.tsdb.path={pdir}/data",
-         f"--web.listen-address=127.0.0.1:{port}"],
-        stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+    _, names = scrape_until_up({
+        "job_name": "gvisor-exporter-tls", "scheme": "https", "scrape_interval": "1s",
+        "scrape_timeout": "1s",
+        "tls_config": {"ca_file": os.path.join(d, "ca.crt"), "server_name": "gve.test"},
+        "basic_auth": {"username": "prometheus", "password_file": password_file},
+        "static_configs": [{"targets": [f"127.0.0.1:{e.port}"]}]})
+    assert "gvisor_exporter_polls_total" in names, names
 
-    def query(expr):
-        q = urllib.parse.urlencode({"query": expr})
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/query?{q}", timeout=5) as r:
-            return json.load(r)["data"]["result"]
 
+def test_shipped_tls_variant_is_scraped_as_the_operator_would(exporter_bin, pki):
+    """deploy/kubernetes/tls end to end: the exporter runs with the shipped
+    web-config.example.yml (only its bcrypt placeholder replaced and the Secret
+    mount paths pointed at this test's files), and a real Prometheus runs the job
+    prometheus-operator generates from the shipped TLS ServiceMonitor (https,
+    tlsConfig ca + serverName, basicAuth from the Secrets docs/deploy.md creates,
+    honorLabels, jobLabel, relabelings)."""
+    d, bcrypt_hash = pki
+    objects = operator_scrape.kustomize(operator_scrape.TLS_DIR)
+    ep = operator_scrape.one(objects, "ServiceMonitor")["spec"]["endpoints"][0]
+    server_name = ep["tlsConfig"]["serverName"]
+    make_cert(d, "svc", "ca", "gvisor-exporter", f"DNS:{server_name}")
+    with open(os.path.join(operator_scrape.TLS_DIR, "web-config.example.yml")) as f:
+        web = yaml.safe_load(f)
+    (user,) = web["basic_auth_users"]
+    web["basic_auth_users"] = {user: bcrypt_hash}
+    web["tls_server_config"]["cert_file"] = os.path.join(d, "svc.crt")
+    web["tls_server_config"]["key_file"] = os.path.join(d, "svc.key")
+    e = TlsExporter(exporter_bin, d, "shipped-tls", web)
     try:
-        deadline = time.time() + 60
-        up, series = [], []
-        while time.time() < deadline:
-            assert proc.poll() is None, "prometheus exited"
-            try:
-                up = query('up{job="gvisor-exporter-tls"}')
-                series = query('count by (__name__) ({__name__=~"gvisor_exporter_.+"})')
-                if up and up[0]["value"][1] == "1" and len(series) >= 3:
-                    break
-            except OSError:
-                pass
-            time.sleep(0.5)
-        log.flush()
-        assert up and up[0]["value"][1] == "1", (up, open(log.name).read()[-3000:])
-        names = {s["metric"]["__name__"] for s in series}
+        e.wait_listening()
+        secrets = {(ep["tlsConfig"]["ca"]["secret"]["name"], ep["tlsConfig"]["ca"]["secret"]["key"]):
+                   os.path.join(d, "ca.crt"),
+                   (ep["basicAuth"]["username"]["name"], ep["basicAuth"]["username"]["key"]): user,
+                   (ep["basicAuth"]["password"]["name"], ep["basicAuth"]["password"]["key"]): PASSWORD}
+        job, _ = operator_scrape.monitor_job("ServiceMonitor", f"127.0.0.1:{e.port}",
+                                             directory=operator_scrape.TLS_DIR, secrets=secrets)
+        labels, names = scrape_until_up(job)
         assert "gvisor_exporter_polls_total" in names, names
-        assert len(names) >= 3, names
+        assert (labels["job"], labels["instance"], labels["namespace"], labels["endpoint"]) == (
+            "gvisor-exporter", operator_scrape.NODE, "gvisor-exporter", "metrics"), labels
     finally:
-        stop_process(proc, timeout=20)
-        log.close()
+        e.stop()
 
 
 def test_wrong_or_missing_password_is_401_without_metrics(tls_auth_exporter, pki):
