@@ -12,6 +12,7 @@ magnitude (tests/prometheus/rules_test.yml checks magnitudes). The alerts'
 import os
 import subprocess
 import time
+import urllib.parse
 
 import pytest
 import yaml
