@@ -176,6 +176,23 @@ def _endpoint_options(ep, job_name, secrets):
     return job
 
 
+def _job(name, monitor, ep, meta_prefix, relabel, meta, address, interval, timeout, secrets):
+    """The rest of both kinds' jobs: job from jobLabel, endpoint, the manifest's
+    relabelings, the shard, and the endpoint's options around the static target."""
+    if monitor["spec"].get("jobLabel"):
+        relabel.append({"source_labels": [f"{meta_prefix}_label_{sanitize(monitor['spec']['jobLabel'])}"],
+                        "target_label": "job", "regex": "(.+)", "replacement": "${1}"})
+    relabel.append({"target_label": "endpoint", "replacement": ep["port"]})
+    relabel += _user_relabelings(ep.get("relabelings"))
+    relabel += _shard()
+    job = _endpoint_options(ep, name, secrets or {})
+    job.update({"scrape_interval": interval, "scrape_timeout": timeout,
+                "static_configs": [{"targets": [address],
+                                    "labels": {k: v for k, v in meta.items() if k != "__address__"}}],
+                "relabel_configs": relabel})
+    return job
+
+
 def service_monitor_job(objects, address, interval="1s", timeout="1s", secrets=None):
     """The job for the rendered ServiceMonitor's first endpoint, its target at `address`."""
     sm, svc, ds = one(objects, "ServiceMonitor"), one(objects, "Service"), one(objects, "DaemonSet")
@@ -213,18 +230,8 @@ def service_monitor_job(objects, address, interval="1s", timeout="1s", secrets=N
         {"action": "drop", "source_labels": ["__meta_kubernetes_pod_phase"], "regex": "(Failed|Succeeded)"},
         {"source_labels": ["__meta_kubernetes_service_name"], "target_label": "job", "replacement": "${1}"},
     ]
-    if sm["spec"].get("jobLabel"):
-        relabel.append({"source_labels": [f"__meta_kubernetes_service_label_{sanitize(sm['spec']['jobLabel'])}"],
-                        "target_label": "job", "regex": "(.+)", "replacement": "${1}"})
-    relabel.append({"target_label": "endpoint", "replacement": ep["port"]})
-    relabel += _user_relabelings(ep.get("relabelings"))
-    relabel += _shard()
-    job = _endpoint_options(ep, f"serviceMonitor/{ns}/{sm['metadata']['name']}/0", secrets or {})
-    job.update({"scrape_interval": interval, "scrape_timeout": timeout,
-                "static_configs": [{"targets": [address], "labels": {k: v for k, v in meta.items()
-                                                                     if k != "__address__"}}],
-                "relabel_configs": relabel})
-    return job
+    return _job(f"serviceMonitor/{ns}/{sm['metadata']['name']}/0", sm, ep, "__meta_kubernetes_service",
+                relabel, meta, address, interval, timeout, secrets)
 
 
 def pod_monitor_job(objects, address, interval="1s", timeout="1s", secrets=None):
@@ -245,18 +252,8 @@ def pod_monitor_job(objects, address, interval="1s", timeout="1s", secrets=None)
         {"source_labels": ["__meta_kubernetes_pod_name"], "target_label": "pod"},
         {"target_label": "job", "replacement": f"{ns}/{pm['metadata']['name']}"},
     ]
-    if pm["spec"].get("jobLabel"):
-        relabel.append({"source_labels": [f"__meta_kubernetes_pod_label_{sanitize(pm['spec']['jobLabel'])}"],
-                        "target_label": "job", "regex": "(.+)", "replacement": "${1}"})
-    relabel.append({"target_label": "endpoint", "replacement": ep["port"]})
-    relabel += _user_relabelings(ep.get("relabelings"))
-    relabel += _shard()
-    job = _endpoint_options(ep, f"podMonitor/{ns}/{pm['metadata']['name']}/0", secrets or {})
-    job.update({"scrape_interval": interval, "scrape_timeout": timeout,
-                "static_configs": [{"targets": [address], "labels": {k: v for k, v in meta.items()
-                                                                     if k != "__address__"}}],
-                "relabel_configs": relabel})
-    return job
+    return _job(f"podMonitor/{ns}/{pm['metadata']['name']}/0", pm, ep, "__meta_kubernetes_pod",
+                relabel, meta, address, interval, timeout, secrets)
 
 
 MONITORS = {"ServiceMonitor": (SERVICE_MONITOR_DIR, service_monitor_job),
