@@ -38,7 +38,7 @@ RUNSC_NEW=/opt/gvisor-exporter/runsc-20240729/runsc
 runsc_is_new() { [ "$("$1" --version 2>/dev/null | head -1)" = "runsc version $RUNSC_NEW_VERSION" ]; }
 if ! runsc_is_new "$RUNSC_NEW"; then
   echo "installing: runsc $RUNSC_NEW_VERSION (bookworm-backports) into $RUNSC_NEW"
-  bpo=$(mktemp -d)
+  bpo=$(mktemp -d); trap 'rm -rf "$bpo"' EXIT
   mkdir -p "$bpo/sources" "$bpo/lists/partial" "$bpo/cache/archives/partial" "$bpo/deb" "$bpo/x"
   printf '%s\n' 'Types: deb' 'URIs: http://deb.debian.org/debian' 'Suites: bookworm-backports' \
     'Components: main' 'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg' \
