@@ -18,10 +18,38 @@ import urllib.request
 
 import yaml
 
-RUNSC = shutil.which("runsc") or "/usr/bin/runsc"
+# The runsc under test. conftest.py sets it from `--runsc=PATH` (default: the
+# system's /usr/bin/runsc) before any test module is imported, so a module's
+# `from gvisor_env import RUNSC` sees it; never guessed from PATH.
+RUNSC = "/usr/bin/runsc"
+RUNSC_VERSION = None  # first line of `RUNSC --version`, e.g. "runsc version 0.0~20221219.0"
+RUNSC_RELEASE = None  # its release date as an int, e.g. 20221219
 BUSYBOX = "/bin/busybox"
 PROMETHEUS = "/usr/bin/prometheus"
 APPLETS = ["sh", "sleep", "dd", "cat", "echo", "true", "yes", "head"]
+
+
+def use_runsc(path):
+    """Selects the runsc binary of this run and reads its version once."""
+    global RUNSC, RUNSC_VERSION, RUNSC_RELEASE
+    out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=30,
+                         stdin=subprocess.DEVNULL, check=True).stdout
+    RUNSC_VERSION = out.splitlines()[0].strip()
+    m = re.search(r"(20\d{6})", RUNSC_VERSION)
+    if not m:
+        raise ValueError(f"{path} --version: no release date in {RUNSC_VERSION!r}")
+    RUNSC, RUNSC_RELEASE = path, int(m.group(1))
+
+
+def default_platform(release):
+    """runsc's default platform: ptrace until release-20230621, then systrap."""
+    return "systrap" if release >= 20230621 else "ptrace"
+
+
+def control_socket_is_file(release):
+    """From release-20230920 the control socket is <root>/runsc-<id>.sock;
+    before, an abstract socket @runsc-sandbox.<id> (host netns only)."""
+    return release >= 20230920
 
 
 def _cgroup_mounts():
@@ -231,6 +259,8 @@ class Exporter:
         self.workdir = workdir
         self.netns = netns
         argv = [binary, f"--web.listen-address=127.0.0.1:{self.port}", *args]
+        if not any(a.startswith("--runsc.path") for a in args):
+            argv.append(f"--runsc.path={RUNSC}")  # the runsc under test, not PATH's
         if netns:
             argv = ["nsenter", f"--net=/run/netns/{netns}", "--", *argv]
         self.log = open(os.path.join(workdir, f"exporter-{self.port}.log"), "wb")

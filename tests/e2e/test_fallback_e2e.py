@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from gvisor_env import scrape_with_stable_total
+from gvisor_env import RUNSC, scrape_with_stable_total
 
 N = os.getpid()
 SF = f"gvef{N}"
@@ -28,7 +28,7 @@ def host_runsc(workdir):
     path = os.path.join(workdir, "runsc-in-host-netns")
     # This test process stays in the host network namespace while it runs.
     with open(path, "w") as f:
-        f.write(f'#!/bin/sh\nexec nsenter --net=/proc/{os.getpid()}/ns/net -- runsc "$@"\n')
+        f.write(f'#!/bin/sh\nexec nsenter --net=/proc/{os.getpid()}/ns/net -- {RUNSC} "$@"\n')
     os.chmod(path, 0o755)
     return path
 
