@@ -76,9 +76,38 @@ class Runsc:
         self.cgroup_prefix = cgroup_prefix
         self.containers = []  # (id, flags) in start order
         self.pids = set()
+        self.hidden = {}  # control socket path -> where hide_control_socket moved it
+
+    def hide_control_socket(self, sid):
+        """Makes sandbox `sid`'s control socket FILE (runsc >= 20230920; an abstract
+        socket is hidden by a network namespace instead) unreachable: it moves out
+        of the root and an empty regular file takes its place, so a connect to the
+        path fails (ECONNREFUSED) — a dead socket. runsc calls made through
+        reach_argv() (this object's cmd() included) still reach it: a private mount
+        namespace with the socket bind-mounted back. cleanup() puts it back."""
+        path = os.path.join(self.root, f"runsc-{sid}.sock")
+        hidden = os.path.join(self.workdir, f"hidden-{sid}.sock")
+        os.rename(path, hidden)
+        self.hidden[path] = hidden
+        open(path, "w").close()
+
+    def reach_argv(self):
+        """argv prefix under which a runsc call sees the hidden control sockets."""
+        argv = []
+        for path, hidden in self.hidden.items():
+            argv += ["unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c",
+                     'mount --bind "$1" "$2" && shift 2 && exec "$@"', "sh", hidden, path]
+        return argv
+
+    def restore_control_sockets(self):
+        for path, hidden in self.hidden.items():
+            if os.path.exists(hidden):
+                os.unlink(path)
+                os.rename(hidden, path)
+        self.hidden = {}
 
     def cmd(self, *args, flags=(), timeout=30, check=True):
-        argv = [RUNSC, "--root", self.root, *flags, *args]
+        argv = [*self.reach_argv(), RUNSC, "--root", self.root, *flags, *args]
         # Files, not pipes: `run --detach` hands its stdio to the sandbox, which
         # keeps a pipe open forever.
         with open(os.path.join(self.workdir, "runsc.err"), "ab") as err, \
@@ -178,6 +207,7 @@ class Runsc:
         return [os.path.join(m, rel) for m in _cgroup_mounts()]
 
     def cleanup(self):
+        self.restore_control_sockets()  # runsc kill/delete talk to the sandbox
         for cid, _ in reversed(self.containers):
             self.cmd("kill", cid, "KILL", check=False, timeout=20)
         for cid, _ in reversed(self.containers):
