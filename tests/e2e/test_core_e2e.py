@@ -68,10 +68,13 @@ def test_memory_total_equals_runsc_usage(exporter, sandboxes):
         assert sum(cats.values()) == before
 
 
-def test_pids_and_container_cpu(exporter, sandboxes):
+def test_pids_and_container_cpu(exporter, sandboxes, runsc_release):
     s = exporter.wait_polls()
-    stats = json.loads(sandboxes.cmd("events", "-stats", SA).splitlines()[0])
-    assert s.value("gvisor_sandbox_pids", sandbox_id=SA) == stats["data"]["pids"]["current"]
+    pids = [json.loads(sandboxes.cmd("events", "-stats", c).splitlines()[0])["data"]["pids"]["current"]
+            for c in (SA, WORKER)]
+    # 20221219 reports the sandbox's pids for every container, 20240729 each container's own.
+    sandbox_pids = sum(pids) if runsc_release >= 20240729 else pids[0]
+    assert s.value("gvisor_sandbox_pids", sandbox_id=SA) == sandbox_pids
     worker_cpu = s.value("gvisor_container_cpu_seconds_total", sandbox_id=SA, container="worker")
     assert worker_cpu > 0, "the worker burned CPU inside the sandbox"
     sandbox_cpu = s.value("gvisor_sandbox_cpu_seconds_total", sandbox_id=SA)
