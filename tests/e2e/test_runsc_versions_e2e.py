@@ -153,3 +153,17 @@ def test_runsc_usage_and_trace_metadata_are_alike(sandbox):
     assert md[0] == "POINTS (991)"
     assert any(line.startswith("Name: syscall/sysno/441/enter,") for line in md)
     assert sandbox.cmd("trace", "list", SV).strip() == "SESSIONS (0)"
+
+
+def test_platform_without_a_runsc_binary_comes_from_the_state_file(sandbox, runsc_release,
+                                                                   start_exporter):
+    """An exporter that cannot run runsc (so knows no release) still knows a newer
+    sandbox's platform: its state file's sandbox.metricMetadata. 20221219 writes
+    none, and its command line names no platform: unknown."""
+    e = start_exporter(f"--runsc.root={sandbox.root}", "--runsc.root-parent=", "--cri.endpoint=",
+                       "--runsc.path=/nonexistent/runsc", "--poll.interval=500ms")
+    info = e.wait_polls().select("gvisor_sandbox_platform_info", sandbox_id=SV)[0][0]
+    if runsc_release >= 20240729:
+        assert (info["platform"], info["overlay"], info["network"]) == ("systrap", "root:self", "none")
+    else:
+        assert (info["platform"], info["overlay"], info["network"]) == ("unknown", "unknown", "none")
