@@ -10,10 +10,9 @@ hidden (Runsc.hide_control_socket) and the wrapper's runsc sees it through a
 private mount namespace.
 """
 import os
+import shlex
 
 import pytest
-
-import shlex
 
 from gvisor_env import RUNSC, control_socket_is_file, scrape_with_stable_total
 
