@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets everything up and runs all tests: unit + end-to-end (real runsc
-# sandboxes, real exporter binary, real HTTP), the unit suite again under
+# sandboxes, real exporter binary, real HTTP; once with Debian's runsc 20221219
+# and once with bookworm-backports' 20240729), the unit suite again under
 # ASan/UBSan, and every libFuzzer target for a bounded time.
 # Needs root (runsc, cgroups). Usage: sudo scripts/test.sh
 set -euo pipefail

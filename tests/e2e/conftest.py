@@ -5,17 +5,33 @@ import tempfile
 
 import pytest
 
+import gvisor_env
 from gvisor_env import Exporter, Runsc
 
 
 def pytest_addoption(parser):
     parser.addoption("--exporter", required=True, help="path to the built gvisor-exporter binary")
+    parser.addoption("--runsc", default="/usr/bin/runsc",
+                     help="the runsc binary every test uses (default: the system's /usr/bin/runsc)")
 
 
-def pytest_collection_modifyitems(config, items):
-    if os.geteuid() != 0 or not shutil.which("runsc"):
+def pytest_configure(config):
+    # Before collection imports the test modules (they import gvisor_env.RUNSC).
+    path = os.path.abspath(config.getoption("--runsc"))
+    if os.geteuid() != 0 or not os.access(path, os.X_OK):
         # Never silently: the suite needs root and runsc, which CI has.
-        raise pytest.UsageError("end-to-end tests need root and runsc (run scripts/test.sh)")
+        raise pytest.UsageError(f"end-to-end tests need root and runsc ({path}; run scripts/test.sh)")
+    gvisor_env.use_runsc(path)
+
+
+def pytest_report_header(config):
+    return f"runsc: {gvisor_env.RUNSC} ({gvisor_env.RUNSC_VERSION})"
+
+
+@pytest.fixture(scope="session")
+def runsc_release():
+    """The release date of the runsc under test (int, e.g. 20221219), read once."""
+    return gvisor_env.RUNSC_RELEASE
 
 
 @pytest.fixture(scope="module")

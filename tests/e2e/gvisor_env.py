@@ -18,10 +18,38 @@ import urllib.request
 
 import yaml
 
-RUNSC = shutil.which("runsc") or "/usr/bin/runsc"
+# The runsc under test. conftest.py sets it from `--runsc=PATH` (default: the
+# system's /usr/bin/runsc) before any test module is imported, so a module's
+# `from gvisor_env import RUNSC` sees it; never guessed from PATH.
+RUNSC = "/usr/bin/runsc"
+RUNSC_VERSION = None  # first line of `RUNSC --version`, e.g. "runsc version 0.0~20221219.0"
+RUNSC_RELEASE = None  # its release date as an int, e.g. 20221219
 BUSYBOX = "/bin/busybox"
 PROMETHEUS = "/usr/bin/prometheus"
 APPLETS = ["sh", "sleep", "dd", "cat", "echo", "true", "yes", "head"]
+
+
+def use_runsc(path):
+    """Selects the runsc binary of this run and reads its version once."""
+    global RUNSC, RUNSC_VERSION, RUNSC_RELEASE
+    out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=30,
+                         stdin=subprocess.DEVNULL, check=True).stdout
+    RUNSC_VERSION = out.splitlines()[0].strip()
+    m = re.search(r"(20\d{6})", RUNSC_VERSION)
+    if not m:
+        raise ValueError(f"{path} --version: no release date in {RUNSC_VERSION!r}")
+    RUNSC, RUNSC_RELEASE = path, int(m.group(1))
+
+
+def default_platform(release):
+    """runsc's default platform: ptrace until release-20230621, then systrap."""
+    return "systrap" if release >= 20230621 else "ptrace"
+
+
+def control_socket_is_file(release):
+    """From release-20230920 the control socket is <root>/runsc-<id>.sock;
+    before, an abstract socket @runsc-sandbox.<id> (host netns only)."""
+    return release >= 20230920
 
 
 def _cgroup_mounts():
@@ -48,9 +76,38 @@ class Runsc:
         self.cgroup_prefix = cgroup_prefix
         self.containers = []  # (id, flags) in start order
         self.pids = set()
+        self.hidden = {}  # control socket path -> where hide_control_socket moved it
+
+    def hide_control_socket(self, sid):
+        """Makes sandbox `sid`'s control socket FILE (runsc >= 20230920; an abstract
+        socket is hidden by a network namespace instead) unreachable: it moves out
+        of the root and an empty regular file takes its place, so a connect to the
+        path fails (ECONNREFUSED) — a dead socket. runsc calls made through
+        reach_argv() (this object's cmd() included) still reach it: a private mount
+        namespace with the socket bind-mounted back. cleanup() puts it back."""
+        path = os.path.join(self.root, f"runsc-{sid}.sock")
+        hidden = os.path.join(self.workdir, f"hidden-{sid}.sock")
+        os.rename(path, hidden)
+        self.hidden[path] = hidden
+        open(path, "w").close()
+
+    def reach_argv(self):
+        """argv prefix under which a runsc call sees the hidden control sockets."""
+        argv = []
+        for path, hidden in self.hidden.items():
+            argv += ["unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c",
+                     'mount --bind "$1" "$2" && shift 2 && exec "$@"', "sh", hidden, path]
+        return argv
+
+    def restore_control_sockets(self):
+        for path, hidden in self.hidden.items():
+            if os.path.exists(hidden):
+                os.unlink(path)
+                os.rename(hidden, path)
+        self.hidden = {}
 
     def cmd(self, *args, flags=(), timeout=30, check=True):
-        argv = [RUNSC, "--root", self.root, *flags, *args]
+        argv = [*self.reach_argv(), RUNSC, "--root", self.root, *flags, *args]
         # Files, not pipes: `run --detach` hands its stdio to the sandbox, which
         # keeps a pipe open forever.
         with open(os.path.join(self.workdir, "runsc.err"), "ab") as err, \
@@ -150,6 +207,7 @@ class Runsc:
         return [os.path.join(m, rel) for m in _cgroup_mounts()]
 
     def cleanup(self):
+        self.restore_control_sockets()  # runsc kill/delete talk to the sandbox
         for cid, _ in reversed(self.containers):
             self.cmd("kill", cid, "KILL", check=False, timeout=20)
         for cid, _ in reversed(self.containers):
@@ -231,6 +289,8 @@ class Exporter:
         self.workdir = workdir
         self.netns = netns
         argv = [binary, f"--web.listen-address=127.0.0.1:{self.port}", *args]
+        if not any(a.startswith("--runsc.path") for a in args):
+            argv.append(f"--runsc.path={RUNSC}")  # the runsc under test, not PATH's
         if netns:
             argv = ["nsenter", f"--net=/run/netns/{netns}", "--", *argv]
         self.log = open(os.path.join(workdir, f"exporter-{self.port}.log"), "wb")

@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+import gvisor_env
 from gvisor_env import cgroup_file, cgroup_procs, scrape_with_stable_total, smaps_pss_bytes
 
 N = os.getpid()
@@ -67,10 +68,13 @@ def test_memory_total_equals_runsc_usage(exporter, sandboxes):
         assert sum(cats.values()) == before
 
 
-def test_pids_and_container_cpu(exporter, sandboxes):
+def test_pids_and_container_cpu(exporter, sandboxes, runsc_release):
     s = exporter.wait_polls()
-    stats = json.loads(sandboxes.cmd("events", "-stats", SA).splitlines()[0])
-    assert s.value("gvisor_sandbox_pids", sandbox_id=SA) == stats["data"]["pids"]["current"]
+    pids = [json.loads(sandboxes.cmd("events", "-stats", c).splitlines()[0])["data"]["pids"]["current"]
+            for c in (SA, WORKER)]
+    # 20221219 reports the sandbox's pids for every container, 20240729 each container's own.
+    sandbox_pids = sum(pids) if runsc_release >= 20240729 else pids[0]
+    assert s.value("gvisor_sandbox_pids", sandbox_id=SA) == sandbox_pids
     worker_cpu = s.value("gvisor_container_cpu_seconds_total", sandbox_id=SA, container="worker")
     assert worker_cpu > 0, "the worker burned CPU inside the sandbox"
     sandbox_cpu = s.value("gvisor_sandbox_cpu_seconds_total", sandbox_id=SA)
@@ -112,14 +116,16 @@ def test_cgroup_figures_match_the_cgroup_files(exporter, sandboxes):
     assert abs(got - mem) <= 0.05 * mem
 
 
-def test_platform_and_network_mode(exporter, sandboxes):
+def test_platform_and_network_mode(exporter, sandboxes, runsc_release):
     s = exporter.wait_polls()
     a = s.select("gvisor_sandbox_platform_info", sandbox_id=SA)[0][0]
     b = s.select("gvisor_sandbox_platform_info", sandbox_id=SB)[0][0]
-    assert a["platform"] == "ptrace" and b["platform"] == "ptrace"
+    platform = gvisor_env.default_platform(runsc_release)  # no --platform given
+    assert a["platform"] == platform and b["platform"] == platform
     assert a["network"] == "none" and b["network"] == "host"
     assert a["debug"] == "false" and a["strace"] == "false"
-    version = subprocess.run(["runsc", "--version"], capture_output=True, text=True).stdout.split()[2]
+    version = subprocess.run([gvisor_env.RUNSC, "--version"], capture_output=True,
+                             text=True).stdout.split()[2]
     assert s.value("gvisor_runsc_info", version=version) == 1
 
 

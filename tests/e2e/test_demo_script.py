@@ -2,6 +2,7 @@
 import os
 import subprocess
 
+import gvisor_env
 from gvisor_env import free_port
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -9,7 +10,7 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 def test_demo_script_serves_real_metrics_and_cleans_up():
     addr = f"127.0.0.1:{free_port()}"
-    env = dict(os.environ, DEMO_SECONDS="2", DEMO_ADDRESS=addr)
+    env = dict(os.environ, DEMO_SECONDS="2", DEMO_ADDRESS=addr, RUNSC=gvisor_env.RUNSC)
     r = subprocess.run(["bash", os.path.join(REPO, "scripts", "demo.sh")], env=env, cwd=REPO,
                        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]

@@ -19,7 +19,7 @@ import tempfile
 import pytest
 
 from containerd_env import PrivateContainerd, _owned_pids, installed
-from gvisor_env import RUNSC
+from gvisor_env import RUNSC, default_platform
 
 _MISSING = installed()
 
@@ -27,6 +27,8 @@ RUNSC_RUNTIME = '[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runsc]
 
 
 def run_doctor(exporter_bin, *args, timeout=60):
+    if not any(a.startswith("--runsc.path") for a in args):
+        args = (*args, f"--runsc.path={RUNSC}")  # the runsc under test, not PATH's
     return subprocess.run([exporter_bin, "doctor", *args], capture_output=True, text=True,
                           timeout=timeout, stdin=subprocess.DEVNULL)
 
@@ -90,7 +92,7 @@ def containerd(cri_tool):
         assert not errors, errors
 
 
-def test_real_containerd_all_ok(exporter_bin, containerd):
+def test_real_containerd_all_ok(exporter_bin, containerd, runsc_release):
     c = containerd
     args = [f"--containerd.config={c.config}", "--runsc.root-parent=",
             f"--cri.endpoint={c.endpoint}"]
@@ -107,7 +109,7 @@ def test_real_containerd_all_ok(exporter_bin, containerd):
     version = version_out.splitlines()[0].split()[-1]
     d = checks["runsc binary"]["data"]
     assert d["version"] == version
-    assert d["path"] == shutil.which("runsc")
+    assert d["path"] == RUNSC
     assert d["release"] == int(re.search(r"(20\d{6})", version).group(1))
 
     d = checks["containerd config"]["data"]
@@ -139,7 +141,8 @@ def test_real_containerd_all_ok(exporter_bin, containerd):
         assert s["pid"] == by_id[s["id"]]["pid"]
         assert s["root"] == c.runsc_root
         assert s["namespace"] == "doctor"
-        assert s["platform"] == "ptrace" and s["debug"] is False
+        # The wrapper sets no --platform: the release's default.
+        assert s["platform"] == default_platform(runsc_release) and s["debug"] is False
     socks = checks["control sockets"]["data"]["sockets"]
     assert {s["id"] for s in socks} == set(c.test_pods)
     assert all(s["reachable"] for s in socks)

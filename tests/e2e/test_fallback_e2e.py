@@ -4,13 +4,17 @@ runsc 20221219's control socket is an abstract unix socket, which exists only in
 the host's network namespace. An exporter started in a private network
 namespace therefore cannot reach it: a real "dead socket". Its runsc CLI
 fallback is pointed at a wrapper that runs the real runsc back in the host
-namespace, so the fallback path is exercised for real.
+namespace, so the fallback path is exercised for real. From runsc 20230920 the
+socket is a file in the root, reachable from any network namespace: it is
+hidden (Runsc.hide_control_socket) and the wrapper's runsc sees it through a
+private mount namespace.
 """
 import os
+import shlex
 
 import pytest
 
-from gvisor_env import scrape_with_stable_total
+from gvisor_env import RUNSC, control_socket_is_file, scrape_with_stable_total
 
 N = os.getpid()
 SF = f"gvef{N}"
@@ -18,17 +22,20 @@ SF = f"gvef{N}"
 
 
 @pytest.fixture(scope="module")
-def fallback_sandbox(runsc):
+def fallback_sandbox(runsc, runsc_release):
     runsc.run_sandbox(SF, pod="fallback", namespace="shop", uid="uid-f")
+    if control_socket_is_file(runsc_release):
+        runsc.hide_control_socket(SF)
     return runsc
 
 
 @pytest.fixture
-def host_runsc(workdir):
+def host_runsc(workdir, fallback_sandbox):
     path = os.path.join(workdir, "runsc-in-host-netns")
     # This test process stays in the host network namespace while it runs.
     with open(path, "w") as f:
-        f.write(f'#!/bin/sh\nexec nsenter --net=/proc/{os.getpid()}/ns/net -- runsc "$@"\n')
+        reach = shlex.join(fallback_sandbox.reach_argv() + [RUNSC])
+        f.write(f'#!/bin/sh\nexec nsenter --net=/proc/{os.getpid()}/ns/net -- {reach} "$@"\n')
     os.chmod(path, 0o755)
     return path
 

@@ -16,7 +16,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from gvisor_env import cgroup_file, cgroup_procs, smaps_pss_bytes
+from gvisor_env import cgroup_file, cgroup_procs, default_platform, smaps_pss_bytes
 
 N = os.getpid()
 # Same length, different 4th character: no id is a prefix of another (runsc
@@ -71,7 +71,7 @@ def cgroup_memory_usage(runsc, sid):
     return int(cgroup_file(runsc, sid, "memory", "memory.current" if v2 else "memory.usage_in_bytes"))
 
 
-def test_json_fields_match_independent_truth(exporter, sandboxes):
+def test_json_fields_match_independent_truth(exporter, sandboxes, runsc_release):
     expected = {
         PLAIN: ("web-p", "shop", ["worker"]),
         HOSTILE: (HOSTILE_POD, "evil", []),
@@ -90,7 +90,7 @@ def test_json_fields_match_independent_truth(exporter, sandboxes):
         assert row["pod"] == pod and row["namespace"] == namespace
         assert row["root"] == sandboxes.root
         assert row["runtime_class"] is None
-        assert (row["platform"], row["network"]) == ("ptrace", "none")
+        assert (row["platform"], row["network"]) == (default_platform(runsc_release), "none")
         assert row["stats_path"] == "control_socket"
         assert row["syscall_collection"] == "off"
         assert row["containers"] == containers

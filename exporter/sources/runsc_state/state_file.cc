@@ -185,9 +185,11 @@ StatusOr<ParsedStateFile> ParseStateFile(std::string_view text) {
   out.gofer_pid = PidField(root, "goferPid");
   out.created_at = BoundedString(root, "createdAt");
   out.annotations = ParseAnnotations(Member(Member(root, "spec"), "annotations"));
-  out.pod_name = BoundedString(root, "podName");
-  out.pod_namespace = BoundedString(root, "namespace");
-  out.metric_metadata = ParseMetricMetadata(Member(root, "metricMetadata"));
+  // Newer releases write these in the sandbox object (runsc's sandbox.Sandbox),
+  // not at the top level: verified on a real 20240729 state file.
+  out.pod_name = BoundedString(sandbox, "podName");
+  out.pod_namespace = BoundedString(sandbox, "namespace");
+  out.metric_metadata = ParseMetricMetadata(Member(sandbox, "metricMetadata"));
 
   StatusOr<CgroupRef> cgroup = ParseCgroup(Member(sandbox, "cgroup"));
   if (!cgroup.ok()) return cgroup.status();

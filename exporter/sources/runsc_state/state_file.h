@@ -65,9 +65,9 @@ struct ParsedStateFile {
   CriAnnotations annotations;
   CgroupRef cgroup;                                    // "sandbox.cgroup"
   std::string control_socket_path;                     // "sandbox.controlSocketPath" (>= 20230920)
-  std::map<std::string, std::string> metric_metadata;  // "metricMetadata" (>= 20230130)
-  std::string pod_name;                                // top-level "podName" (newer releases)
-  std::string pod_namespace;                           // top-level "namespace" (newer releases)
+  std::map<std::string, std::string> metric_metadata;  // "sandbox.metricMetadata" (>= 20230130)
+  std::string pod_name;                                // "sandbox.podName" (newer releases)
+  std::string pod_namespace;                           // "sandbox.namespace" (newer releases)
 };
 
 // Parses and validates one state file's contents. Errors: kParse (malformed

@@ -14,6 +14,7 @@ using testing::ReadTestdata;
 
 constexpr char kRealSandbox[] = "real_root/gvst-pod1_sandbox:gvst-pod1.state";
 constexpr char kRealSub[] = "real_root/gvst-app1_sandbox:gvst-pod1.state";
+constexpr char kReal20240729[] = "real_20240729_gvst-pod2_sandbox:gvst-pod2.state";
 
 json RealSandboxJson() { return json::parse(ReadTestdata(kRealSandbox)); }
 
@@ -57,9 +58,9 @@ TEST(StateFileTest, ParsesRealSubcontainerStateFile) {
 TEST(StateFileTest, NewerReleaseFields) {
   json j = RealSandboxJson();
   j["sandbox"]["controlSocketPath"] = "/run/containerd/runsc/k8s.io/runsc-gvst-pod1.sock";
-  j["metricMetadata"] = {{"platform", "systrap"}, {"network", "sandbox"}, {"bogus", 3}};
-  j["podName"] = "new-pod";
-  j["namespace"] = "new-ns";
+  j["sandbox"]["metricMetadata"] = {{"platform", "systrap"}, {"network", "sandbox"}, {"bogus", 3}};
+  j["sandbox"]["podName"] = "new-pod";
+  j["sandbox"]["namespace"] = "new-ns";
   auto p = ParseJsonValue(j);
   ASSERT_TRUE(p.ok()) << p.status().ToString();
   EXPECT_EQ(p->control_socket_path, "/run/containerd/runsc/k8s.io/runsc-gvst-pod1.sock");
@@ -67,6 +68,37 @@ TEST(StateFileTest, NewerReleaseFields) {
   EXPECT_EQ(p->metric_metadata["platform"], "systrap");
   EXPECT_EQ(p->pod_name, "new-pod");
   EXPECT_EQ(p->pod_namespace, "new-ns");
+}
+
+TEST(StateFileTest, ParsesReal20240729SandboxStateFile) {
+  // runsc 0.0~20240729.0 (bookworm-backports): podName, namespace, metricMetadata
+  // and controlSocketPath live in the "sandbox" object.
+  auto p = ParseStateFile(ReadTestdata(kReal20240729));
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(p->container_id, "gvst-pod2");
+  EXPECT_EQ(p->sandbox_id, "gvst-pod2");
+  EXPECT_EQ(p->sandbox_pid, 28392);
+  EXPECT_EQ(p->pod_name, "state-pod");
+  EXPECT_EQ(p->pod_namespace, "gve-ns");
+  EXPECT_EQ(p->control_socket_path, "/tmp/gve-state-cqo8t_ya/root/runsc-gvst-pod2.sock");
+  EXPECT_EQ(p->metric_metadata["platform"], "systrap");
+  EXPECT_EQ(p->metric_metadata["overlay"], "root:self");
+  EXPECT_EQ(p->metric_metadata["network"], "none");
+  EXPECT_EQ(p->metric_metadata["version"], "0.0~20240729.0");
+  EXPECT_EQ(p->cgroup.kind, CgroupRef::Kind::kV1);
+  EXPECT_EQ(p->cgroup.path, "/gve-state-test/gvst-pod2");
+}
+
+TEST(StateFileTest, TopLevelNewerFieldsAreNotRunscs) {
+  // No release writes them at the top level (an earlier version of this parser
+  // read them there and so never saw a real one).
+  json j = RealSandboxJson();
+  j["metricMetadata"] = {{"platform", "kvm"}};
+  j["podName"] = "top-pod";
+  auto p = ParseJsonValue(j);
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_TRUE(p->metric_metadata.empty());
+  EXPECT_EQ(p->pod_name, "");
 }
 
 TEST(StateFileTest, CgroupKinds) {
