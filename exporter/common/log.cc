@@ -193,14 +193,13 @@ std::unique_ptr<spdlog::formatter> MakeLogFormatter(LogFormat format, LogLayout 
 }
 
 void Log(spdlog::level::level_enum level, std::string_view msg, const LogFields& fields,
-         std::source_location where) {
+         LogSite where) {
   spdlog::logger* logger = spdlog::default_logger_raw();
   if (logger == nullptr || !logger->should_log(level)) return;
   const std::string payload = std::string(kRecordMarker) +
                               MessageRecord(msg, fields).dump(-1, ' ', false, kReplaceInvalidUtf8);
-  logger->log(
-      spdlog::source_loc{where.file_name(), static_cast<int>(where.line()), where.function_name()},
-      level, spdlog::string_view_t(payload.data(), payload.size()));
+  logger->log(spdlog::source_loc{where.file, where.line, where.function}, level,
+              spdlog::string_view_t(payload.data(), payload.size()));
 }
 
 }  // namespace gvisor_exporter

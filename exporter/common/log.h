@@ -18,7 +18,6 @@
 #include <chrono>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <source_location>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -46,25 +45,38 @@ struct LogField {
 };
 using LogFields = std::vector<LogField>;
 
+// Where a log call is. Filled in by default arguments at the call site with
+// the compiler builtins that std::source_location is made of: clang 14 (the
+// fuzz build) with libstdc++ 12 has no std::source_location.
+struct LogSite {
+  const char* file;
+  int line;
+  const char* function;
+};
+
 // Logs through spdlog's default logger when `level` is enabled.
 void Log(spdlog::level::level_enum level, std::string_view msg, const LogFields& fields,
-         std::source_location where);
+         LogSite where);
 
 inline void LogDebug(std::string_view msg, const LogFields& fields = {},
-                     std::source_location where = std::source_location::current()) {
-  Log(spdlog::level::debug, msg, fields, where);
+                     const char* file = __builtin_FILE(), int line = __builtin_LINE(),
+                     const char* function = __builtin_FUNCTION()) {
+  Log(spdlog::level::debug, msg, fields, {file, line, function});
 }
 inline void LogInfo(std::string_view msg, const LogFields& fields = {},
-                    std::source_location where = std::source_location::current()) {
-  Log(spdlog::level::info, msg, fields, where);
+                    const char* file = __builtin_FILE(), int line = __builtin_LINE(),
+                    const char* function = __builtin_FUNCTION()) {
+  Log(spdlog::level::info, msg, fields, {file, line, function});
 }
 inline void LogWarn(std::string_view msg, const LogFields& fields = {},
-                    std::source_location where = std::source_location::current()) {
-  Log(spdlog::level::warn, msg, fields, where);
+                    const char* file = __builtin_FILE(), int line = __builtin_LINE(),
+                    const char* function = __builtin_FUNCTION()) {
+  Log(spdlog::level::warn, msg, fields, {file, line, function});
 }
 inline void LogError(std::string_view msg, const LogFields& fields = {},
-                     std::source_location where = std::source_location::current()) {
-  Log(spdlog::level::err, msg, fields, where);
+                     const char* file = __builtin_FILE(), int line = __builtin_LINE(),
+                     const char* function = __builtin_FUNCTION()) {
+  Log(spdlog::level::err, msg, fields, {file, line, function});
 }
 
 // What a formatter writes besides msg and the fields.
