@@ -154,6 +154,21 @@ StatusOr<std::string> OpenSslCipherList(const std::vector<std::string>& names) {
   return list;
 }
 
+// Puts a freshly loaded object in place of `*current`, or keeps the current
+// one when loading failed, warning once per run of failures.
+template <typename T>
+bool Swap(StatusOr<std::shared_ptr<T>> loaded, std::shared_ptr<T>* current, bool* last_failed,
+          const char* warning) {
+  if (!loaded.ok()) {
+    if (!*last_failed) LogWarn(warning, {{"err", loaded.status().message()}});
+    *last_failed = true;
+    return false;
+  }
+  *last_failed = false;
+  *current = std::move(*loaded);
+  return true;
+}
+
 }  // namespace
 
 struct TlsContext::State {
@@ -192,16 +207,10 @@ bool TlsContext::RefreshKeyPair() {
   // at every handshake, only when the files change again.
   s.cert_stamp = cert;
   s.key_stamp = key;
-  if (!pair.ok()) {
-    if (!s.last_reload_failed) {
-      LogWarn("TLS key pair changed on disk but cannot be loaded; serving the previous one",
-              {{"err", pair.status().message()}});
-    }
-    s.last_reload_failed = true;
+  if (!Swap(std::move(pair), &s.pair, &s.last_reload_failed,
+            "TLS key pair changed on disk but cannot be loaded; serving the previous one")) {
     return false;
   }
-  s.last_reload_failed = false;
-  s.pair = std::move(*pair);
   ++s.reloads;
   LogInfo("TLS certificate reloaded", {{"cert_file", s.config.cert_file}});
   return true;
@@ -215,16 +224,10 @@ bool TlsContext::RefreshClientCas() {
   if (stamp == s.ca_stamp) return false;
   s.ca_stamp = stamp;
   auto cas = LoadClientCas(s.config.client_ca_file);
-  if (!cas.ok()) {
-    if (!s.last_ca_reload_failed) {
-      LogWarn("client CA file changed on disk but cannot be loaded; using the previous one",
-              {{"err", cas.status().message()}});
-    }
-    s.last_ca_reload_failed = true;
+  if (!Swap(std::move(cas), &s.client_cas, &s.last_ca_reload_failed,
+            "client CA file changed on disk but cannot be loaded; using the previous one")) {
     return false;
   }
-  s.last_ca_reload_failed = false;
-  s.client_cas = std::move(*cas);
   LogInfo("client CA file reloaded", {{"client_ca_file", s.config.client_ca_file}});
   return true;
 }
