@@ -374,14 +374,16 @@ def check_pod_init(d, exporter_bin):
             errs = {f: s.sum("gvisor_container_syscall_errors_total", sandbox_id=x) for f, x in sids.items()}
             active = {f: s.select("gvisor_sandbox_syscall_session_state", sandbox_id=x, mode="listen",
                                   state="active") for f, x in sids.items()}
-            if all(calls.values()) and errs["pod-init-errors.json"] > 0 and all(
-                    a and a[0][1] == 1 for a in active.values()):
+            enoent = s.sum("gvisor_container_syscall_errors_total", sandbox_id=sids["pod-init-errors.json"],
+                           errno="ENOENT")
+            # Wait for ENOENT itself: the shell's first failing calls (e.g. ECHILD from wait) can be counted
+            # one poll before the first `cat /nonexistent` exits.
+            if all(calls.values()) and enoent > 0 and all(a and a[0][1] == 1 for a in active.values()):
                 break
             if time.time() > deadline:
                 fail(f"exporter in listen mode: syscalls={calls} errors={errs} active={active}\n{exporter.logs()}")
                 return
             time.sleep(0.5)
-        enoent = s.sum("gvisor_container_syscall_errors_total", sandbox_id=sids["pod-init-errors.json"], errno="ENOENT")
         if errs["pod-init.json"] != 0 or enoent <= 0:
             fail(f"errors: enter-only config should give none ({errs['pod-init.json']}); "
                  f"enter+exit config ENOENT ({enoent}) from cat /nonexistent")
