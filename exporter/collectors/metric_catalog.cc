@@ -81,7 +81,8 @@ const MetricDef kHostProcesses{
     "gvisor_sandbox_host_processes",
     MetricType::Gauge,
     "Host processes of the sandbox by role: sentry, gofer (one per container), stub (platform "
-    "stub processes, descendants of the sentry), other (short-lived runsc helpers the sentry "
+    "stub processes, descendants of the sentry that run the application: ptrace and systrap "
+    "have them, kvm none; see docs/platforms.md), other (short-lived runsc helpers the sentry "
     "starts, e.g. its umount helper).",
     {SB, "role"},
     "Host cost"};
