@@ -1,30 +1,33 @@
 #!/usr/bin/env python3
 """What syscall statistics cost the sandboxed workload, measured inside it.
 
-Starts one real sandbox (ptrace platform) and runs the static probe
+Starts one real sandbox (--runsc, --platform) and runs the static probe
 (tests/e2e/probe/syscall_probe.cc) inside it with `runsc exec`: N getppid(2)
 calls, timed by the probe itself with the vDSO clock. Conditions, in
 alternating rounds (best of --rounds per condition):
   none         no trace session
   enter        the exporter attached with --no-syscalls.errors (1 event/syscall)
   enter+exit   the exporter attached as by default (2 events/syscall)
+  filtered     enter+exit with --syscalls.filter naming other syscalls than
+               getppid: the session exists, the probe's calls are not traced
   stopped      enter+exit, exporter SIGSTOPped: every event dropped at EAGAIN
-Per-event cost = (t_condition - t_none) / events. Writes a markdown table.
-Needs root. Usage:
-  bench/syscall_trace_cost.py --exporter build/gvisor-exporter --probe build/syscall_probe
+Added cost per syscall = (t_condition - t_none) / calls. Writes a markdown
+table row per condition. Needs root. Usage:
+  bench/syscall_trace_cost.py --exporter build/gvisor-exporter --probe build/syscall_probe \
+      [--runsc /opt/gvisor-exporter/runsc-20240729/runsc] [--platform systrap]
 """
 import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
 import tempfile
 import time
 import shutil
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "e2e"))
-from gvisor_env import Exporter, Runsc, RUNSC  # noqa: E402
+import gvisor_env  # noqa: E402
+from gvisor_env import Exporter, Runsc  # noqa: E402
 
 
 def probe_seconds(runsc, sid, probe, calls):
@@ -50,20 +53,27 @@ def main():
     ap.add_argument("--probe", required=True)
     ap.add_argument("--calls", type=int, default=20000)
     ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--runsc", default="/usr/bin/runsc")
+    ap.add_argument("--platform", default="", help="runsc --platform (default: the release's default)")
     args = ap.parse_args()
+    gvisor_env.use_runsc(args.runsc)
+    platform_name = args.platform or gvisor_env.default_platform(gvisor_env.RUNSC_RELEASE)
     workdir = tempfile.mkdtemp(prefix="gve-bench-trace-")
     runsc = Runsc(workdir, f"gve-bench-trace-{os.getpid()}")
-    results = {"none": [], "enter": [], "enter+exit": [], "stopped": []}
+    conditions = ("none", "enter", "enter+exit", "filtered", "stopped")
+    results = {c: [] for c in conditions}
     try:
         probe = runsc.install(os.path.abspath(args.probe), "syscall_probe")
         sid = f"gvbt{os.getpid()}"
         runsc.run_sandbox(sid, pod="bench", namespace="bench", uid="u",
-                          annotations={"gvisor-exporter.io/syscalls": "true"})
+                          annotations={"gvisor-exporter.io/syscalls": "true"},
+                          flags=[f"--platform={platform_name}"])
         base = [f"--runsc.root={runsc.root}", "--runsc.root-parent=", "--poll.interval=500ms",
                 f"--syscalls.record-file={workdir}/record.json"]
         for _ in range(args.rounds):
             results["none"].append(probe_seconds(runsc, sid, probe, args.calls))
-            for cond, extra in (("enter", ["--no-syscalls.errors"]), ("enter+exit", [])):
+            for cond, extra in (("enter", ["--no-syscalls.errors"]), ("enter+exit", []),
+                                ("filtered", ["--syscalls.filter=openat,execve,connect"])):
                 e = Exporter(os.path.abspath(args.exporter), workdir, base + extra)
                 try:
                     wait_active(e, sid)
@@ -79,21 +89,21 @@ def main():
     finally:
         runsc.cleanup()
         shutil.rmtree(workdir, ignore_errors=True)
-    version = subprocess.run([RUNSC, "--version"], capture_output=True, text=True).stdout.split("\n")[0]
+    version = gvisor_env.RUNSC_VERSION
     best = {k: min(v) for k, v in results.items()}
-    events = {"none": 0, "enter": 1, "enter+exit": 2, "stopped": 2}
+    events = {"none": 0, "enter": 1, "enter+exit": 2, "filtered": 0, "stopped": 2}
     lines = [f"Measured {time.strftime('%Y-%m-%d')} on {os.cpu_count()} cores ({platform.machine()}), "
-             f"kernel {platform.release()}, {version}, ptrace platform; {args.calls} getppid per run, "
+             f"kernel {platform.release()}, {version}, {platform_name} platform; {args.calls} getppid per run, "
              f"best of {args.rounds}.", "",
-             "| condition | events per syscall | probe time (best) | per syscall | added per event |",
-             "|---|---:|---:|---:|---:|"]
-    for cond in ("none", "enter", "enter+exit", "stopped"):
+             "| runsc | platform | condition | events per syscall | probe time (best) | per syscall | added per syscall |",
+             "|---|---|---|---:|---:|---:|---:|"]
+    release = gvisor_env.RUNSC_RELEASE
+    for cond in conditions:
         t = best[cond]
         per_call = t / args.calls * 1e6
-        added = ((t - best["none"]) / (args.calls * events[cond]) * 1e6) if events[cond] else 0
-        lines.append(f"| {cond} | {events[cond]} | {t:.3f} s | {per_call:.1f} µs | "
-                     f"{added:.1f} µs |" if events[cond] else
-                     f"| {cond} | 0 | {t:.3f} s | {per_call:.1f} µs | — |")
+        added = (t - best["none"]) / args.calls * 1e6
+        lines.append(f"| {release} | {platform_name} | {cond} | {events[cond]} | {t:.3f} s | {per_call:.1f} µs | "
+                     + (f"{added:+.1f} µs |" if cond != "none" else "— |"))
     lines.append("")
     lines.append("All runs (s): " + json.dumps(results))
     print("\n".join(lines))
