@@ -21,14 +21,16 @@ count() { sed -n 's/.*tests passed, 0 tests failed out of \([0-9]*\).*/\1/p' "$1
 echo "== unit + end-to-end tests"
 (cd build && ctest --output-on-failure --timeout 1500) | tee "$LOGS/main"
 
-echo "== unit tests under ASan + UBSan"
-cmake -S . -B build-asan -DGVE_SANITIZE=ON -DGVE_BENCH=OFF >/dev/null
-cmake --build build-asan -j"$JOBS"
-(cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1 ctest -L unit --output-on-failure) | tee "$LOGS/asan"
-
-echo "== fuzz targets (clang libFuzzer + ASan/UBSan, ${FUZZ_SECONDS}s each)"
+# One sanitizer build (clang, ASan + UBSan) serves both the unit tests and the
+# libFuzzer targets: a second, gcc-built ASan tree cost ~17 minutes of CI.
+echo "== sanitizer build (clang, ASan + UBSan): unit tests and fuzz targets"
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -DGVE_FUZZ=ON -DGVE_BENCH=OFF >/dev/null
 cmake --build build-fuzz -j"$JOBS"
+
+echo "== unit tests under ASan + UBSan"
+(cd build-fuzz && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1 ctest -L unit --output-on-failure) | tee "$LOGS/asan"
+
+echo "== fuzz targets (libFuzzer, ${FUZZ_SECONDS}s each)"
 scripts/run-fuzzers.sh build-fuzz "$FUZZ_SECONDS" | tee "$LOGS/fuzz"
 fuzz=$(sed -n 's/^fuzzers: \([0-9]*\) passed, 0 failed$/\1/p' "$LOGS/fuzz")
 echo "all test stages passed (ctest $(count "$LOGS/main"), ctest under ASan/UBSan $(count "$LOGS/asan"), fuzzers $fuzz)"
