@@ -83,6 +83,28 @@ Status ParseSyscallList(const std::string& v, std::vector<uint64_t>* out) {
   return Status::Ok();
 }
 
+// --syscalls.sample=ON/PERIOD, e.g. 10s/60s; "off" (or "") = always traced.
+Status ParseSample(const std::string& v, Flags* f) {
+  if (v.empty() || v == "off") {
+    f->syscalls_sample_on = f->syscalls_sample_period = std::chrono::milliseconds(0);
+    return Status::Ok();
+  }
+  const size_t slash = v.find('/');
+  if (slash == std::string::npos) {
+    return InvalidError("--syscalls.sample must be ON/PERIOD, e.g. 10s/60s, or off");
+  }
+  auto on = ParseDuration(v.substr(0, slash));
+  auto period = ParseDuration(v.substr(slash + 1));
+  if (!on.ok()) return InvalidError("--syscalls.sample: " + on.status().message());
+  if (!period.ok()) return InvalidError("--syscalls.sample: " + period.status().message());
+  if (on->count() <= 0 || *on >= *period) {
+    return InvalidError("--syscalls.sample: ON must be positive and shorter than PERIOD");
+  }
+  f->syscalls_sample_on = *on;
+  f->syscalls_sample_period = *period;
+  return Status::Ok();
+}
+
 Status ParseLimit(const std::string& v, const char* flag, int* out) {
   char* end = nullptr;
   const int64_t n = std::strtoll(v.c_str(), &end, 10);
@@ -202,6 +224,7 @@ StatusOr<Flags> ParseFlags(const std::vector<std::string>& args) {
       {"syscalls.filter",
        [&](const std::string& v) { return ParseSyscallList(v, &f.syscalls_filter); }},
       {"syscalls.record-file", str(&f.syscalls_record_file)},
+      {"syscalls.sample", [&](const std::string& v) { return ParseSample(v, &f); }},
       {"syscalls.max-per-container",
        [&](const std::string& v) {
          return ParseLimit(v, "--syscalls.max-per-container", &f.syscalls_max_per_container);
@@ -351,6 +374,9 @@ Syscall statistics (gVisor runtime monitoring; opt-in, each traced syscall costs
   --[no-]syscalls.errors         also trace syscall exits: errors by errno, unimplemented (ENOSYS)
                                  syscalls (default on; doubles the events)
   --syscalls.filter=NAME,...     trace only these syscalls (names or numbers; default all)
+  --syscalls.sample=ON/PERIOD    attach mode: trace ON out of every PERIOD (e.g. 10s/60s), so the
+                                 workload pays the tracing cost only then; counts go out as
+                                 *_sampled_total with the traced time (default off: exact)
   --syscalls.force               replace another consumer's trace session (default: leave it)
   --syscalls.record-file=/run/gvisor-exporter/trace-sessions.json
                                  where the sessions this exporter created are recorded, so a

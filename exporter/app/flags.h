@@ -40,6 +40,8 @@ struct Flags {
   std::string syscalls_listen;  // listen-mode socket path; "" = off
   bool syscalls_errors = true;
   std::vector<uint64_t> syscalls_filter;  // syscall numbers; empty = all
+  // --syscalls.sample=ON/PERIOD: trace ON out of every PERIOD; 0/0 = always.
+  std::chrono::milliseconds syscalls_sample_on{0}, syscalls_sample_period{0};
   bool syscalls_force = false;
   std::string syscalls_record_file = "/run/gvisor-exporter/trace-sessions.json";
   int syscalls_max_per_container = 128;

@@ -70,3 +70,30 @@ TEST(FlagsTest, PssMaxAgeDefaultsTo30sAndAcceptsZero) {
 
 }  // namespace
 }  // namespace gvisor_exporter
+
+namespace gvisor_exporter {
+namespace {
+
+TEST(FlagsTest, SyscallSampling) {
+  auto off = ParseFlags({});
+  ASSERT_TRUE(off.ok());
+  EXPECT_EQ(off->syscalls_sample_period.count(), 0);
+  auto f = ParseFlags({"--syscalls.sample=10s/1m"});
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  EXPECT_EQ(f->syscalls_sample_on, std::chrono::seconds(10));
+  EXPECT_EQ(f->syscalls_sample_period, std::chrono::seconds(60));
+  auto back = ParseFlags({"--syscalls.sample=10s/1m", "--syscalls.sample=off"});
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->syscalls_sample_period.count(), 0);
+  for (const char* bad :
+       {"--syscalls.sample=10s", "--syscalls.sample=1m/10s", "--syscalls.sample=10s/10s",
+        "--syscalls.sample=0s/10s", "--syscalls.sample=x/10s"}) {
+    auto r = ParseFlags({bad});
+    EXPECT_FALSE(r.ok()) << bad;
+    if (!r.ok())
+      EXPECT_NE(r.status().message().find("--syscalls.sample"), std::string::npos) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace gvisor_exporter

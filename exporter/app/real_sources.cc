@@ -115,6 +115,8 @@ PollerSources MakeRealSources(const Flags& flags, ErrorReporter* errors) {
     trace.attach = flags.syscalls_attach;
     trace.errors = flags.syscalls_errors;
     trace.syscalls = flags.syscalls_filter;
+    trace.sample_on = flags.syscalls_sample_on;
+    trace.sample_period = flags.syscalls_sample_period;
     trace.force = flags.syscalls_force;
     trace.record_path = flags.syscalls_record_file;
     trace.urpc.call_timeout = flags.control_timeout;

@@ -61,6 +61,61 @@ const MetricDef kSandboxPids{
     "Tasks (threads) running inside the sandbox, as counted by the sentry.",
     {SB},
     "In-sandbox usage"};
+const MetricDef kSandboxNetworkReceiveBytes{
+    "gvisor_sandbox_network_receive_bytes_total",
+    MetricType::Counter,
+    "Bytes received on an interface of the sandbox's network stack, as the sentry reports it "
+    "(containerManager.Event; runsc >= 2023, absent on older releases). A pod network "
+    "(--network=sandbox) shows the pod's interfaces; without one (--network=none or host) runsc "
+    "20240729 lists only lo, with counters at 0. At most 32 interfaces per sandbox.",
+    {SB, "interface"},
+    "In-sandbox usage"};
+const MetricDef kSandboxNetworkReceivePackets{
+    "gvisor_sandbox_network_receive_packets_total",
+    MetricType::Counter,
+    "Packets received on an interface of the sandbox's network stack.",
+    {SB, "interface"},
+    "In-sandbox usage"};
+const MetricDef kSandboxNetworkReceiveErrors{
+    "gvisor_sandbox_network_receive_errors_total",
+    MetricType::Counter,
+    "Receive errors on an interface of the sandbox's network stack (always 0 on the sentry's "
+    "own stack).",
+    {SB, "interface"},
+    "In-sandbox usage"};
+const MetricDef kSandboxNetworkReceiveDropped{
+    "gvisor_sandbox_network_receive_packets_dropped_total",
+    MetricType::Counter,
+    "Received packets dropped on an interface of the sandbox's network stack (always 0 on the "
+    "sentry's own stack).",
+    {SB, "interface"},
+    "In-sandbox usage"};
+const MetricDef kSandboxNetworkTransmitBytes{
+    "gvisor_sandbox_network_transmit_bytes_total",
+    MetricType::Counter,
+    "Bytes transmitted on an interface of the sandbox's network stack.",
+    {SB, "interface"},
+    "In-sandbox usage"};
+const MetricDef kSandboxNetworkTransmitPackets{
+    "gvisor_sandbox_network_transmit_packets_total",
+    MetricType::Counter,
+    "Packets transmitted on an interface of the sandbox's network stack.",
+    {SB, "interface"},
+    "In-sandbox usage"};
+const MetricDef kSandboxNetworkTransmitErrors{
+    "gvisor_sandbox_network_transmit_errors_total",
+    MetricType::Counter,
+    "Transmit errors on an interface of the sandbox's network stack (always 0 on the sentry's "
+    "own stack).",
+    {SB, "interface"},
+    "In-sandbox usage"};
+const MetricDef kSandboxNetworkTransmitDropped{
+    "gvisor_sandbox_network_transmit_packets_dropped_total",
+    MetricType::Counter,
+    "Transmitted packets dropped on an interface of the sandbox's network stack (always 0 on "
+    "the sentry's own stack).",
+    {SB, "interface"},
+    "In-sandbox usage"};
 const MetricDef kContainerCpu{
     "gvisor_container_cpu_seconds_total",
     MetricType::Counter,
@@ -201,6 +256,38 @@ const MetricDef kContainerSyscallsUnimplemented{
     "arguments), by syscall name (needs --syscalls.errors).",
     {SB, "container", "syscall"},
     "Syscalls"};
+// Sampling (--syscalls.sample): the same counts, under names of their own,
+// because they cover only the traced windows.
+const MetricDef kContainerSyscallsSampled{
+    "gvisor_container_syscalls_sampled_total",
+    MetricType::Counter,
+    "Syscalls a container's tasks made while the sandbox was traced, for sandboxes sampled with "
+    "--syscalls.sample (instead of gvisor_container_syscalls_total): a sample, not a total. "
+    "Estimate the rate as rate(this) / rate(gvisor_sandbox_syscall_traced_seconds_total) "
+    "(recording rule namespace_pod_container:gvisor_container_syscalls:estimated_rate5m).",
+    {SB, "container", "syscall"},
+    "Syscalls"};
+const MetricDef kContainerSyscallErrorsSampled{
+    "gvisor_container_syscall_errors_sampled_total",
+    MetricType::Counter,
+    "gvisor_container_syscall_errors_total for sandboxes sampled with --syscalls.sample: errors "
+    "seen while the sandbox was traced.",
+    {SB, "container", "syscall", "errno"},
+    "Syscalls"};
+const MetricDef kContainerSyscallsUnimplementedSampled{
+    "gvisor_container_syscalls_unimplemented_sampled_total",
+    MetricType::Counter,
+    "gvisor_container_syscalls_unimplemented_total for sandboxes sampled with --syscalls.sample: "
+    "ENOSYS seen while the sandbox was traced.",
+    {SB, "container", "syscall"},
+    "Syscalls"};
+const MetricDef kSyscallTracedSeconds{
+    "gvisor_sandbox_syscall_traced_seconds_total",
+    MetricType::Counter,
+    "Time the sandbox had a trace session, for sandboxes sampled with --syscalls.sample (about "
+    "ON/PERIOD of the time; window ends fall on polls): what the *_sampled_total counters cover.",
+    {SB},
+    "Syscalls"};
 const MetricDef kSyscallEventsDropped{
     "gvisor_sandbox_syscall_events_dropped_total",
     MetricType::Counter,
@@ -213,7 +300,8 @@ const MetricDef kSyscallSessionState{
     MetricType::Gauge,
     "State of the sandbox's syscall statistics, one series per state (active: events flowing; "
     "foreign: another consumer owns the sandbox's trace session and is left alone; error: "
-    "attaching failed or the session was lost, retried with backoff), 1 for the current one. "
+    "attaching failed or the session was lost, retried with backoff; paused: sampling, between "
+    "two traced windows, only with --syscalls.sample), 1 for the current one. "
     "mode is attach (the exporter created the session) or listen (pod-init config).",
     {SB, "mode", "state"},
     "Syscalls"};
@@ -403,6 +491,14 @@ const std::vector<const MetricDef*>& AllMetrics() {
                                                     &kSandboxMemoryTotal,
                                                     &kSandboxMemory,
                                                     &kSandboxPids,
+                                                    &kSandboxNetworkReceiveBytes,
+                                                    &kSandboxNetworkReceivePackets,
+                                                    &kSandboxNetworkReceiveErrors,
+                                                    &kSandboxNetworkReceiveDropped,
+                                                    &kSandboxNetworkTransmitBytes,
+                                                    &kSandboxNetworkTransmitPackets,
+                                                    &kSandboxNetworkTransmitErrors,
+                                                    &kSandboxNetworkTransmitDropped,
                                                     &kContainerCpu,
                                                     &kSandboxCpu,
                                                     &kHostProcesses,
@@ -422,6 +518,10 @@ const std::vector<const MetricDef*>& AllMetrics() {
                                                     &kContainerSyscalls,
                                                     &kContainerSyscallErrors,
                                                     &kContainerSyscallsUnimplemented,
+                                                    &kContainerSyscallsSampled,
+                                                    &kContainerSyscallErrorsSampled,
+                                                    &kContainerSyscallsUnimplementedSampled,
+                                                    &kSyscallTracedSeconds,
                                                     &kSyscallEventsDropped,
                                                     &kSyscallSessionState,
                                                     &kTracePackets,
@@ -484,8 +584,9 @@ std::string GenerateMetricsMarkdown() {
          "unit test fails when this file and the code disagree.\n\n"
       << "Per-sandbox series carry `namespace`, `pod` (from the CRI annotations in the state file; "
          "empty for sandboxes not started by a CRI runtime) and `sandbox_id`. Label cardinality is "
-         "bounded: per sandbox, one series per container, per role (4), per memory category (7) "
-         "and per mode/type (2); syscall series per container by syscall (at most "
+         "bounded: per sandbox, one series per container, per role (4), per memory category (7), "
+         "per mode/type (2) and per network interface (at most 32); syscall series per container "
+         "by syscall (at most "
          "--syscalls.max-per-container + 1) and errno pair (at most "
          "--syscalls.max-errors-per-container + 1); node series by runsc root; error series by "
          "source (9) x reason (10); pod series by pod sandbox. Series of a sandbox disappear "

@@ -23,11 +23,16 @@ struct MetricDef {
 // Named definitions used by the collectors.
 namespace metric {
 extern const MetricDef kSandboxInfo, kSandboxPlatformInfo, kSandboxStatsPathInfo, kContainerInfo,
-    kSandboxMemoryTotal, kSandboxMemory, kSandboxPids, kSandboxCpu, kContainerCpu, kHostProcesses,
+    kSandboxMemoryTotal, kSandboxMemory, kSandboxPids, kSandboxNetworkReceiveBytes,
+    kSandboxNetworkReceivePackets, kSandboxNetworkReceiveErrors, kSandboxNetworkReceiveDropped,
+    kSandboxNetworkTransmitBytes, kSandboxNetworkTransmitPackets, kSandboxNetworkTransmitErrors,
+    kSandboxNetworkTransmitDropped, kSandboxCpu, kContainerCpu, kHostProcesses,
     kHostPss, kHostRss, kHostCpu, kHostThreads, kHostContextSwitches, kHostPageFaults,
     kCgroupMemoryUsage, kCgroupMemoryWorkingSet, kCgroupMemoryStat, kCgroupCpuUsage, kCgroupCpu,
     kMemoryOverhead, kMemoryOverheadCgroup, kContainerSyscalls, kContainerSyscallErrors,
-    kContainerSyscallsUnimplemented, kSyscallEventsDropped, kSyscallSessionState, kTracePackets,
+    kContainerSyscallsUnimplemented, kContainerSyscallsSampled, kContainerSyscallErrorsSampled,
+    kContainerSyscallsUnimplementedSampled, kSyscallTracedSeconds, kSyscallEventsDropped,
+    kSyscallSessionState, kTracePackets,
     kCriUp, kCriInfo, kPodInfo, kPodLabels, kPods, kPolicyUnsandboxedPod, kPolicyUnsandboxedPods,
     kKubernetesApiUp, kRuntimeClassInfo, kRuntimeClassOverheadMemory, kRuntimeClassOverheadCpu,
     kSandboxes, kRunscInfo, kKvmDevicePresent, kKvmUsable, kBuildInfo, kCollectorSuccess,

@@ -1,3 +1,5 @@
+#include <set>
+
 #include "exporter/collectors/family_builder.h"
 #include "exporter/collectors/render.h"
 #include "exporter/collectors/render_internal.h"
@@ -23,7 +25,11 @@ void RenderSandboxes(SandboxRange sandboxes, bool keep_empty, Families* out) {
   RangeFamilyBuilder info(kSandboxInfo), ctr_info(kContainerInfo), platform(kSandboxPlatformInfo),
       path(kSandboxStatsPathInfo), mem_total(kSandboxMemoryTotal), mem(kSandboxMemory),
       pids(kSandboxPids), ctr_cpu(kContainerCpu), sb_cpu(kSandboxCpu),
-      poll_dur(kSandboxPollDuration);
+      poll_dur(kSandboxPollDuration), rx_bytes(kSandboxNetworkReceiveBytes),
+      rx_packets(kSandboxNetworkReceivePackets), rx_errors(kSandboxNetworkReceiveErrors),
+      rx_dropped(kSandboxNetworkReceiveDropped), tx_bytes(kSandboxNetworkTransmitBytes),
+      tx_packets(kSandboxNetworkTransmitPackets), tx_errors(kSandboxNetworkTransmitErrors),
+      tx_dropped(kSandboxNetworkTransmitDropped);
   for (const SandboxSnapshot& s : sandboxes) {
     const auto l = SandboxLabels(s.info);
     info.Add(With(l, {s.info.pod_uid, s.info.root, std::to_string(s.info.pid), s.runtime_handler,
@@ -48,6 +54,20 @@ void RenderSandboxes(SandboxRange sandboxes, bool keep_empty, Families* out) {
       for (const auto& [cat, v] : cats) mem.Add(With(l, {cat}), static_cast<double>(v));
     }
     if (s.usage.pids) pids.Add(l, static_cast<double>(*s.usage.pids));
+    if (s.usage.network) {
+      // The parser keeps names unique in practice; a repeated name would be a
+      // duplicate series, so only its first entry is rendered.
+      std::set<std::string> seen;
+      for (const NetworkInterface& n : *s.usage.network) {
+        if (!seen.insert(n.name).second) continue;
+        const auto il = With(l, {n.name});
+        const std::pair<RangeFamilyBuilder*, uint64_t> values[] = {
+            {&rx_bytes, n.rx_bytes},     {&rx_packets, n.rx_packets}, {&rx_errors, n.rx_errors},
+            {&rx_dropped, n.rx_dropped}, {&tx_bytes, n.tx_bytes},     {&tx_packets, n.tx_packets},
+            {&tx_errors, n.tx_errors},   {&tx_dropped, n.tx_dropped}};
+        for (const auto& [f, v] : values) f->Add(il, static_cast<double>(v));
+      }
+    }
     if (!s.usage.container_cpu_ns.empty()) {
       // The sandbox total counts every entry the sentry reports, including
       // containers no longer in the state directory (their CPU was spent here).
@@ -61,8 +81,10 @@ void RenderSandboxes(SandboxRange sandboxes, bool keep_empty, Families* out) {
       }
     }
   }
-  for (RangeFamilyBuilder* f : {&info, &ctr_info, &platform, &path, &mem_total, &mem, &pids,
-                                &ctr_cpu, &sb_cpu, &poll_dur}) {
+  for (RangeFamilyBuilder* f :
+       {&info, &ctr_info, &platform, &path, &mem_total, &mem, &pids, &rx_bytes, &rx_packets,
+        &rx_errors, &rx_dropped, &tx_bytes, &tx_packets, &tx_errors, &tx_dropped, &ctr_cpu, &sb_cpu,
+        &poll_dur}) {
     f->MoveTo(out, keep_empty);
   }
 }

@@ -41,16 +41,20 @@ void RenderSyscalls(const NodeSnapshot& snap, Families* out) {
 void RenderSandboxSyscalls(SandboxRange sandboxes, bool keep_empty, Families* out) {
   using namespace metric;  // NOLINT(google-build-using-namespace)
   RangeFamilyBuilder calls(kContainerSyscalls), errors(kContainerSyscallErrors),
-      enosys(kContainerSyscallsUnimplemented), dropped(kSyscallEventsDropped),
-      state(kSyscallSessionState);
+      enosys(kContainerSyscallsUnimplemented), sampled_calls(kContainerSyscallsSampled),
+      sampled_errors(kContainerSyscallErrorsSampled),
+      sampled_enosys(kContainerSyscallsUnimplementedSampled), traced(kSyscallTracedSeconds),
+      dropped(kSyscallEventsDropped), state(kSyscallSessionState);
   for (const SandboxSnapshot& s : sandboxes) {
     if (!s.syscalls) continue;
     const SandboxSyscalls& sc = *s.syscalls;
     const auto l = SandboxLabels(s.info);
-    for (TraceSessionState st :
-         {TraceSessionState::kActive, TraceSessionState::kForeign, TraceSessionState::kError}) {
+    for (TraceSessionState st : {TraceSessionState::kActive, TraceSessionState::kForeign,
+                                 TraceSessionState::kError, TraceSessionState::kPaused}) {
+      if (st == TraceSessionState::kPaused && !sc.sampled) continue;
       state.Add(With(l, {sc.mode, TraceSessionStateName(st)}), st == sc.state ? 1 : 0);
     }
+    if (sc.sampled) traced.Add(l, sc.traced_seconds);
     if (sc.state != TraceSessionState::kActive && sc.containers.empty()) continue;
     dropped.Add(l, static_cast<double>(sc.dropped_events));
     Summed c, e, u;
@@ -61,11 +65,13 @@ void RenderSandboxSyscalls(SandboxRange sandboxes, bool keep_empty, Families* ou
         e.Add(With(l, {name, err.syscall, err.errno_name}), err.count);
       for (const auto& [sys, n] : cs.unimplemented) u.Add(With(l, {name, sys}), n);
     }
-    c.MoveTo(&calls);
-    e.MoveTo(&errors);
-    u.MoveTo(&enosys);
+    // Sampled counts never go out under the exact names.
+    c.MoveTo(sc.sampled ? &sampled_calls : &calls);
+    e.MoveTo(sc.sampled ? &sampled_errors : &errors);
+    u.MoveTo(sc.sampled ? &sampled_enosys : &enosys);
   }
-  for (RangeFamilyBuilder* f : {&calls, &errors, &enosys, &dropped, &state}) {
+  for (RangeFamilyBuilder* f : {&calls, &errors, &enosys, &sampled_calls, &sampled_errors,
+                                &sampled_enosys, &traced, &dropped, &state}) {
     f->MoveTo(out, keep_empty);
   }
 }

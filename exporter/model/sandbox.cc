@@ -36,6 +36,8 @@ const char* TraceSessionStateName(TraceSessionState s) {
       return "foreign";
     case TraceSessionState::kError:
       return "error";
+    case TraceSessionState::kPaused:
+      return "paused";
   }
   return "error";
 }

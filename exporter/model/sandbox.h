@@ -64,12 +64,22 @@ enum class StatsPath { kNone, kControlSocket, kCli };
 const char* StatsPathName(StatsPath p);
 
 // In-sandbox usage, from containerManager.Event + Usage.Collect or the CLI.
+// One interface of the sandbox's network stack as the sentry reports it
+// (containerManager.Event's network_interfaces, runsc >= 2023). Cumulative.
+struct NetworkInterface {
+  std::string name;
+  uint64_t rx_bytes = 0, rx_packets = 0, rx_errors = 0, rx_dropped = 0;
+  uint64_t tx_bytes = 0, tx_packets = 0, tx_errors = 0, tx_dropped = 0;
+};
+
 struct SandboxUsage {
   StatsPath path = StatsPath::kNone;
   std::optional<SandboxMemory> memory;
   std::optional<uint64_t> pids;  // tasks in the sandbox (sandbox-wide in 20221219)
   // Sentry's per-container CPU accounting, nanoseconds (10 ms granularity).
   std::map<std::string, uint64_t> container_cpu_ns;
+  // Absent when the sentry does not report them (runsc 20221219).
+  std::optional<std::vector<NetworkInterface>> network;
 };
 
 // kOther: a sentry descendant that is not a stub (runsc's short-lived umount helper).
@@ -133,6 +143,7 @@ enum class TraceSessionState {
   kActive,   // our session (attach) or connection (listen) is delivering events
   kForeign,  // another consumer owns the sandbox's session; left alone (no --syscalls.force)
   kError,    // attaching failed or the session was lost; retried with backoff
+  kPaused,   // sampling (--syscalls.sample): between two traced windows, no session
 };
 const char* TraceSessionStateName(TraceSessionState s);
 
@@ -144,6 +155,12 @@ struct SandboxSyscalls {
   // the session's own count.
   uint64_t dropped_events = 0;
   std::vector<ContainerSyscalls> containers;  // by container id
+  // Sampling (--syscalls.sample=ON/PERIOD): `containers` then counts only the
+  // syscalls made while a session existed, `traced_seconds` in total (the
+  // current window included). Rendered under *_sampled_total names, never as
+  // exact counts.
+  bool sampled = false;
+  double traced_seconds = 0;
 };
 
 // What the trace reader did with the packets it received (all sandboxes).

@@ -277,3 +277,51 @@ def test_listen_mode_with_pod_init_config(runsc, probe, workdir, start_exporter)
     runsc.delete(sid)
     e.wait_polls(3)
     assert not e.scrape().select("gvisor_container_syscalls_total", sandbox_id=sid)
+
+
+def test_sampling_traces_windows_and_never_passes_for_exact(runsc, probe, workdir, start_exporter):
+    """--syscalls.sample=4s/8s: the session exists only in windows, counts
+    while it exists are exact and go out as *_sampled_total with the traced
+    time; nothing is served under the exact names."""
+    sid = f"gvsm{N}"
+    runsc.run_sandbox(sid, pod="sampled", namespace="sc-sample", uid="u-s",
+                      annotations={"gvisor-exporter.io/syscalls": "true"})
+    start = time.time()
+    e = start_exporter(*exporter_args(runsc, workdir, "--syscalls.sample=4s/8s"))
+    labels = {"sandbox_id": sid, "container": ""}
+    sampled = "gvisor_container_syscalls_sampled_total"
+
+    def getppid():
+        sel = e.scrape().select(sampled, syscall="getppid", **labels)
+        return sel[0][1] if sel else 0
+
+    # Paused: no session in the sandbox, and the probe's calls are not seen.
+    wait_state(e, sid, "paused", timeout=20)
+    assert trace_list(runsc, sid)[0] == []
+    before = getppid()
+    assert run_probe(runsc, sid, probe, "getppid", "700")["getppid"] == 700
+    assert state(e, sid) == "paused", "the pause ended during the probe: windows too short for this machine"
+    e.wait_polls(n=2)
+    assert getppid() == before
+
+    # Active: the session exists again and every call inside the window counts.
+    wait_state(e, sid, "active", timeout=20)
+    assert trace_list(runsc, sid)[0] == ["Default"]
+    assert run_probe(runsc, sid, probe, "getppid", "900")["getppid"] == 900
+    assert state(e, sid) == "active", "the window ended during the probe: windows too short for this machine"
+    wait_value(e, sampled, before + 900, syscall="getppid", **labels)
+    # Counts continue over windows (no reset) and are never served as exact.
+    wait_state(e, sid, "paused", timeout=20)
+    wait_state(e, sid, "active", timeout=20)
+    s = e.scrape()
+    assert s.value(sampled, syscall="getppid", **labels) >= before + 900
+    assert not s.select("gvisor_container_syscalls_total", sandbox_id=sid)
+    assert not s.select("gvisor_container_syscall_errors_total", sandbox_id=sid)
+    traced = s.value("gvisor_sandbox_syscall_traced_seconds_total", sandbox_id=sid)
+    elapsed = time.time() - start
+    # Windows of 4 s out of 8 s, ends on 300 ms polls; the exporter's start-up counts as elapsed.
+    assert 0.3 * elapsed <= traced <= 0.7 * elapsed, (traced, elapsed)
+    assert s.value("gvisor_sandbox_syscall_events_dropped_total", sandbox_id=sid) == 0
+    assert e.stop() == 0
+    assert trace_list(runsc, sid)[0] == []
+    runsc.delete(sid)

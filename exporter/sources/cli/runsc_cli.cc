@@ -88,6 +88,7 @@ StatusOr<SandboxUsage> RunscCli::Collect(const SandboxInfo& sb, bool full_memory
   out.path = StatsPath::kCli;
   out.memory = *memory;
   out.pids = event->pids;
+  out.network = event->network;
   // No container_cpu_ns on this path: see the header.
   return out;
 }

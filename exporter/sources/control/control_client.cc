@@ -120,6 +120,7 @@ StatusOr<SandboxUsage> ControlSocketClient::CollectLocked(Entry& e, const Sandbo
   out.memory = *memory;
   out.pids = event->pids;
   out.container_cpu_ns = std::move(event->container_cpu_ns);
+  out.network = std::move(event->network);
   return out;
 }
 

@@ -66,6 +66,34 @@ StatusOr<std::map<std::string, uint64_t>> ParseContainerUsage(const nlohmann::js
   return out;
 }
 
+// Linux interface names: 1..15 bytes, no '/', whitespace or control
+// characters. Names become label values; anything else is skipped.
+bool PlausibleInterfaceName(std::string_view name) {
+  if (name.empty() || name.size() > 15) return false;
+  for (char c : name) {
+    if (c <= ' ' || c > '~' || c == '/' || c == '"' || c == '\\') return false;
+  }
+  return true;
+}
+
+StatusOr<std::vector<NetworkInterface>> ParseNetworkInterfaces(const nlohmann::json& list) {
+  if (!list.is_array()) return ParseError("\"network_interfaces\" is not an array");
+  if (list.size() > 64 * kMaxNetworkInterfaces) return TooLargeError("too many network interfaces");
+  std::vector<NetworkInterface> out;
+  for (const auto& item : list) {
+    if (!item.is_object()) return ParseError("a network interface is not an object");
+    NetworkInterface n;
+    if (!GetString(item, "Name", &n.name) || !PlausibleInterfaceName(n.name)) continue;
+    const std::pair<const char*, uint64_t*> fields[] = {
+        {"RxBytes", &n.rx_bytes},     {"RxPackets", &n.rx_packets}, {"RxErrors", &n.rx_errors},
+        {"RxDropped", &n.rx_dropped}, {"TxBytes", &n.tx_bytes},     {"TxPackets", &n.tx_packets},
+        {"TxErrors", &n.tx_errors},   {"TxDropped", &n.tx_dropped}};
+    for (const auto& [key, field] : fields) GVE_RETURN_IF_ERROR(ReadCounter(item, key, field));
+    if (out.size() < kMaxNetworkInterfaces) out.push_back(std::move(n));
+  }
+  return out;
+}
+
 StatusOr<nlohmann::json> ParseText(std::string_view text, const char* what) {
   if (text.size() > kMaxUsageTextBytes) return TooLargeError(std::string(what) + " too large");
   // nlohmann would stop at a NUL as if the input ended there.
@@ -101,6 +129,12 @@ StatusOr<EventStats> ParseStatsEvent(const nlohmann::json& event) {
   GVE_RETURN_IF_ERROR(ReadOptionalCounter(*mem, "usage", &stats.memory_usage_bytes));
   GVE_RETURN_IF_ERROR(ReadOptionalCounter(*pids, "current", &stats.pids));
   GVE_RETURN_IF_ERROR(ReadOptionalCounter(*cpu, "total", &stats.cpu_total));
+  auto net = (*data)->find("network_interfaces");
+  if (net != (*data)->end() && !net->is_null()) {
+    StatusOr<std::vector<NetworkInterface>> interfaces = ParseNetworkInterfaces(*net);
+    if (!interfaces.ok()) return interfaces.status();
+    stats.network = std::move(*interfaces);
+  }
   return stats;
 }
 

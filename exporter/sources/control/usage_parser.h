@@ -26,6 +26,9 @@ namespace gvisor_exporter {
 
 // More containers than this in one sandbox is not a pod: reject the reply.
 inline constexpr size_t kMaxContainersPerSandbox = 1024;
+// Interfaces kept per sandbox, in the sentry's order (a pod has a handful;
+// the bound keeps a hostile sentry from inflating the series).
+inline constexpr size_t kMaxNetworkInterfaces = 32;
 // Bound on CLI output handed to the text parsers.
 inline constexpr size_t kMaxUsageTextBytes = 1 << 20;
 
@@ -39,6 +42,10 @@ struct EventStats {
   // containerUsage (urpc only): the sentry's CPU ns per container. Entries with
   // ids that fail IsValidId are skipped.
   std::map<std::string, uint64_t> container_cpu_ns;
+  // data.network_interfaces (runsc >= 2023): the sandbox's network stack,
+  // the same in every container's event. At most kMaxNetworkInterfaces;
+  // entries with a name that is not a plausible interface name are skipped.
+  std::optional<std::vector<NetworkInterface>> network;
 };
 
 // Parses one stats event object ({"type":"stats","id":..,"data":{..}}).

@@ -187,3 +187,49 @@ TEST(ParseEventsStatsOutputTest, Failures) {
 
 }  // namespace
 }  // namespace gvisor_exporter
+
+namespace gvisor_exporter {
+namespace {
+
+TEST(ParseStatsEventTest, NetworkInterfacesOfNewerRunsc) {
+  // The shape runsc 20240729 prints (`runsc events -stats`), with traffic.
+  auto event = nlohmann::json::parse(R"({"type":"stats","id":"s","data":{"pids":{"current":1},
+      "network_interfaces":[{"Name":"lo"},{"Name":"eth0","RxBytes":1500,"RxPackets":3,
+      "TxBytes":98,"TxPackets":1,"RxDropped":2},{"Name":"bad/name","RxBytes":1},
+      {"Name":"eth\n1","RxBytes":1},{"Name":"waytoolonginterfacename"}]}})");
+  auto stats = ParseStatsEvent(event);
+  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  ASSERT_TRUE(stats->network.has_value());
+  ASSERT_EQ(stats->network->size(), 2u);  // implausible names are skipped
+  EXPECT_EQ((*stats->network)[0].name, "lo");
+  EXPECT_EQ((*stats->network)[0].rx_bytes, 0u);  // omitempty zero
+  const NetworkInterface& eth = (*stats->network)[1];
+  EXPECT_EQ(eth.name, "eth0");
+  EXPECT_EQ(eth.rx_bytes, 1500u);
+  EXPECT_EQ(eth.rx_packets, 3u);
+  EXPECT_EQ(eth.rx_dropped, 2u);
+  EXPECT_EQ(eth.tx_bytes, 98u);
+  EXPECT_EQ(eth.tx_packets, 1u);
+}
+
+TEST(ParseStatsEventTest, NetworkInterfacesAbsentBoundedAndChecked) {
+  auto old = ParseStatsEvent(nlohmann::json::parse(R"({"data":{"pids":{"current":1}}})"));
+  ASSERT_TRUE(old.ok());
+  EXPECT_FALSE(old->network.has_value());  // 20221219: unknown, not empty
+  nlohmann::json many = nlohmann::json::array();
+  for (int i = 0; i < 100; ++i) many.push_back({{"Name", "veth" + std::to_string(i)}});
+  auto bounded = ParseStatsEvent({{"data", {{"network_interfaces", many}}}});
+  ASSERT_TRUE(bounded.ok());
+  EXPECT_EQ(bounded->network->size(), kMaxNetworkInterfaces);
+  EXPECT_FALSE(
+      ParseStatsEvent(nlohmann::json::parse(R"({"data":{"network_interfaces":{}}})")).ok());
+  EXPECT_FALSE(
+      ParseStatsEvent(
+          nlohmann::json::parse(R"({"data":{"network_interfaces":[{"Name":"lo","RxBytes":-1}]}})"))
+          .ok());
+  EXPECT_FALSE(
+      ParseStatsEvent(nlohmann::json::parse(R"({"data":{"network_interfaces":[1]}})")).ok());
+}
+
+}  // namespace
+}  // namespace gvisor_exporter

@@ -66,7 +66,17 @@ void SyscallAggregator::ObserveSessionDrops(uint64_t total) {
   session_drops_ = std::max(session_drops_, total);
 }
 
-uint64_t SyscallAggregator::dropped() const { return std::max(header_drops_, session_drops_); }
+uint64_t SyscallAggregator::dropped() const {
+  return earlier_sessions_drops_ + std::max(header_drops_, session_drops_);
+}
+
+void SyscallAggregator::BeginSession() {
+  earlier_sessions_drops_ += std::max(header_drops_, session_drops_);
+  have_header_drops_ = false;
+  last_header_drops_ = 0;
+  header_drops_ = 0;
+  session_drops_ = 0;
+}
 
 void SyscallAggregator::RetainContainers(const std::set<std::string>& live_ids) {
   std::erase_if(containers_, [&](const std::unique_ptr<PerContainer>& c) {

@@ -50,6 +50,10 @@ class SyscallAggregator {
   void ObserveSessionDrops(uint64_t total);
   uint64_t dropped() const;
 
+  // The counts continue over a new trace session (sampling): the drop
+  // counters the next events and ListTraceSessions report start again at 0.
+  void BeginSession();
+
   // Containers whose ids were once live in the sandbox and no longer are
   // lose their series (ids never seen live are kept: they may be new).
   void RetainContainers(const std::set<std::string>& live_ids);
@@ -83,6 +87,7 @@ class SyscallAggregator {
   uint32_t last_header_drops_ = 0;
   uint64_t header_drops_ = 0;
   uint64_t session_drops_ = 0;
+  uint64_t earlier_sessions_drops_ = 0;  // sessions before BeginSession()
 };
 
 }  // namespace gvisor_exporter

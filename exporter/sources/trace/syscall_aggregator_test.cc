@@ -128,6 +128,24 @@ TEST(SyscallAggregator, DroppedCountUnwrapsAcross2To32) {
   EXPECT_EQ(agg.dropped(), 0x200000000ull);
 }
 
+TEST(SyscallAggregator, CountsAndDropsContinueOverANewSession) {
+  SyscallAggregator agg(Arch::kX86_64, {});
+  agg.Add(Enter(110, "app", 7));
+  agg.ObserveSessionDrops(9);
+  EXPECT_EQ(agg.dropped(), 9u);
+  // Sampling: the next window's session numbers its drops from 0 again.
+  agg.BeginSession();
+  agg.Add(Enter(110, "app", 2));  // not a wrap of the old session's 7
+  EXPECT_EQ(agg.dropped(), 11u);
+  agg.ObserveSessionDrops(1);  // the new session's own count, below its header's
+  EXPECT_EQ(agg.dropped(), 11u);
+  agg.ObserveSessionDrops(4);
+  EXPECT_EQ(agg.dropped(), 13u);
+  auto cs = agg.Containers();
+  ASSERT_EQ(cs.size(), 1u);
+  EXPECT_EQ(Count(cs[0], "getppid"), 2u);
+}
+
 TEST(SyscallAggregator, ForgetsContainersThatWereLiveAndLeft) {
   SyscallAggregator agg(Arch::kX86_64, {});
   agg.Add(Enter(1, "old"));

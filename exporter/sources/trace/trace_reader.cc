@@ -18,38 +18,44 @@ namespace {
 
 constexpr uint64_t kWakeId = 0;
 constexpr uint64_t kListenId = ~uint64_t{0};
-constexpr size_t kBatch = 32;             // packets per recvmmsg
+constexpr size_t kBatch = 32;  // packets per recvmmsg
 constexpr size_t kPacketBuffer = kMaxPacketBytes;
 constexpr int kMaxBatchesPerWakeup = 64;  // then let other sinks have a turn
 
 }  // namespace
 
 TraceSink::TraceSink(UniqueFd fd, bool listen, Arch arch, SyscallLimits limits)
-    : fd_(std::move(fd)), listen_(listen), agg_(arch, limits) {}
+    : fd_(std::move(fd)), listen_(listen), stats_(std::make_shared<Stats>(arch, limits)) {}
+
+TraceSink::TraceSink(UniqueFd fd, const TraceSink& previous)
+    : fd_(std::move(fd)), listen_(previous.listen_), stats_(previous.stats_) {
+  std::lock_guard<std::mutex> lock(stats_->mu);
+  stats_->agg.BeginSession();
+}
 
 uint64_t TraceSink::dropped() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return agg_.dropped();
+  std::lock_guard<std::mutex> lock(stats_->mu);
+  return stats_->agg.dropped();
 }
 
 void TraceSink::ObserveSessionDrops(uint64_t total) {
-  std::lock_guard<std::mutex> lock(mu_);
-  agg_.ObserveSessionDrops(total);
+  std::lock_guard<std::mutex> lock(stats_->mu);
+  stats_->agg.ObserveSessionDrops(total);
 }
 
 void TraceSink::RetainContainers(const std::set<std::string>& live_ids) {
-  std::lock_guard<std::mutex> lock(mu_);
-  agg_.RetainContainers(live_ids);
+  std::lock_guard<std::mutex> lock(stats_->mu);
+  stats_->agg.RetainContainers(live_ids);
 }
 
 std::vector<std::string> TraceSink::container_ids() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return agg_.container_ids();
+  std::lock_guard<std::mutex> lock(stats_->mu);
+  return stats_->agg.container_ids();
 }
 
 std::vector<ContainerSyscalls> TraceSink::Containers() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return agg_.Containers();
+  std::lock_guard<std::mutex> lock(stats_->mu);
+  return stats_->agg.Containers();
 }
 
 TraceReader::TraceReader(Options options)
@@ -117,8 +123,10 @@ void TraceReader::Register(const std::shared_ptr<TraceSink>& sink) {
   }
 }
 
-std::shared_ptr<TraceSink> TraceReader::AddSink(UniqueFd fd) {
-  auto sink = std::make_shared<TraceSink>(std::move(fd), false, options_.arch, options_.limits);
+std::shared_ptr<TraceSink> TraceReader::AddSink(UniqueFd fd, const TraceSink* continues) {
+  auto sink = continues != nullptr ? std::make_shared<TraceSink>(std::move(fd), *continues)
+                                   : std::make_shared<TraceSink>(std::move(fd), false,
+                                                                 options_.arch, options_.limits);
   Register(sink);
   return sink;
 }
@@ -212,7 +220,7 @@ void TraceReader::Drain(TraceSink& sink) {
     }
     bool eof = false;
     {
-      std::lock_guard<std::mutex> lock(sink.mu_);
+      std::lock_guard<std::mutex> lock(sink.stats_->mu);
       for (int i = 0; i < n; ++i) {
         const size_t len = msgs[i].msg_len;
         if (len == 0) {  // orderly shutdown (the sentry never sends empty packets)
@@ -229,7 +237,7 @@ void TraceReader::Drain(TraceSink& sink) {
           continue;
         }
         if (ev->kind == TraceEvent::Kind::kUnknownType) ++unknown_type_;
-        switch (sink.agg_.Add(*ev)) {
+        switch (sink.stats_->agg.Add(*ev)) {
           case SyscallAggregator::AddResult::kCounted:
             ++syscall_;
             break;

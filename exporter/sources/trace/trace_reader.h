@@ -26,9 +26,13 @@
 namespace gvisor_exporter {
 
 // One sink's statistics. Written by the reader thread, read by the poller.
+// Sinks of successive sessions of one sandbox (sampling) share them.
 class TraceSink {
  public:
   TraceSink(UniqueFd fd, bool listen, Arch arch, SyscallLimits limits);
+  // A sink whose statistics continue those of `previous` (a new session of
+  // the same sandbox): counts carry on, drop counters restart for the session.
+  TraceSink(UniqueFd fd, const TraceSink& previous);
 
   bool listen() const { return listen_; }
   // The peer closed (sandbox gone, session deleted or replaced).
@@ -46,8 +50,12 @@ class TraceSink {
   const bool listen_;
   bool handshaken_ = false;  // reader thread only
   std::atomic<bool> closed_{false};
-  mutable std::mutex mu_;
-  SyscallAggregator agg_;  // guarded by mu_
+  struct Stats {
+    Stats(Arch arch, SyscallLimits limits) : agg(arch, limits) {}
+    mutable std::mutex mu;
+    SyscallAggregator agg;  // guarded by mu
+  };
+  const std::shared_ptr<Stats> stats_;
 };
 
 class TraceReader {
@@ -70,8 +78,9 @@ class TraceReader {
   Status Start();
   void Stop();
 
-  // Attach mode: reads `fd` from now on.
-  std::shared_ptr<TraceSink> AddSink(UniqueFd fd);
+  // Attach mode: reads `fd` from now on. With `continues`, the new sink adds
+  // to that sink's statistics (the next sampling window's session).
+  std::shared_ptr<TraceSink> AddSink(UniqueFd fd, const TraceSink* continues = nullptr);
   // Stops reading a sink (its fd closes when the last reference goes).
   void RemoveSink(const std::shared_ptr<TraceSink>& sink);
   // Listen-mode connections, open or closed, not yet removed.

@@ -76,6 +76,30 @@ TEST(TraceReader, CountsRealPacketsFromASocketpair) {
   reader.RemoveSink(sink);
 }
 
+TEST(TraceReader, ANewSessionsSinkContinuesTheLastOnesCounts) {
+  TraceReader reader({});
+  ASSERT_TRUE(reader.Start().ok());
+  Pair first;
+  auto sink = reader.AddSink(std::move(first.ours));
+  for (int i = 0; i < 2; ++i) Send(first.theirs.get(), Fixture("raw_getppid_enter.bin"));
+  first.theirs.reset();  // sampling: the window's session was deleted
+  ASSERT_TRUE(WaitFor([&] { return sink->closed(); }));
+  EXPECT_EQ(Calls(*sink, "getppid"), 2u);
+
+  Pair second;
+  auto next = reader.AddSink(std::move(second.ours), sink.get());
+  reader.RemoveSink(sink);
+  Send(second.theirs.get(), Fixture("raw_getppid_enter.bin"));
+  ASSERT_TRUE(WaitFor([&] { return Calls(*next, "getppid") == 3u; }));
+  EXPECT_FALSE(next->closed());
+  // A fresh sink starts from zero.
+  Pair other;
+  auto fresh = reader.AddSink(std::move(other.ours));
+  EXPECT_EQ(Calls(*fresh, "getppid"), 0u);
+  reader.RemoveSink(next);
+  reader.RemoveSink(fresh);
+}
+
 TEST(TraceReader, OversizedPacketIsCountedTruncated) {
   TraceReader reader({});
   ASSERT_TRUE(reader.Start().ok());

@@ -142,7 +142,10 @@ void TraceSessionSource::Attach(Entry& e, bool* failed) {
     setsockopt(sentry_end.get(), SOL_SOCKET, SO_SNDBUF, &bytes, sizeof(bytes));
   }
   fcntl(ours_end.get(), F_SETFL, fcntl(ours_end.get(), F_GETFL) | O_NONBLOCK);
-  auto sink = reader_.AddSink(std::move(ours_end));
+  // After a sampling pause the new session's counts add to the last window's.
+  // (e.sink outlives a session only through a pause: a lost session drops it.)
+  const bool resumes = e.sink != nullptr;
+  auto sink = reader_.AddSink(std::move(ours_end), resumes ? e.sink.get() : nullptr);
 
   const int fds[] = {sentry_end.get()};
   auto created = CallSandbox(sb, "containerManager.CreateTraceSession",
@@ -168,11 +171,32 @@ void TraceSessionSource::Attach(Entry& e, bool* failed) {
             {{"sandbox_id", sb.id},
              {"reason", ours ? "our own from an earlier run" : "--syscalls.force"}});
   }
-  LogInfo("syscall trace session created",
-          {{"sandbox_id", sb.id}, {"namespace", sb.pod_namespace}, {"pod", sb.pod_name}});
+  if (!resumes) {
+    LogInfo("syscall trace session created",
+            {{"sandbox_id", sb.id}, {"namespace", sb.pod_namespace}, {"pod", sb.pod_name}});
+  }
+  if (e.sink) reader_.RemoveSink(e.sink);
   e.sink = std::move(sink);
   e.state = TraceSessionState::kActive;
   e.failures = 0;
+  e.window_start = Clock::now();
+  e.next_window = e.window_start + options_.sample_period;
+}
+
+void TraceSessionSource::Pause(Entry& e, Clock::time_point now) {
+  // Deleting the session makes the sentry close its end; the reader reads
+  // what is still queued and then marks the sink closed. The sink stays so
+  // its counts are served, and the next window's sink continues them.
+  auto deleted = CallSandbox(e.info, "containerManager.DeleteTraceSession", kSessionName);
+  if (!deleted.ok()) {
+    // Still tracing: count the time, and try again at the next poll.
+    errors_->Report(kSource, deleted.status(), e.info.id);
+    return;
+  }
+  Status removed = record_.Remove(e.info);
+  if (!removed.ok()) errors_->Report(kSource, removed, "session record");
+  e.traced += now - e.window_start;
+  e.state = TraceSessionState::kPaused;
 }
 
 void TraceSessionSource::Check(Entry& e, bool* failed) {
@@ -181,6 +205,7 @@ void TraceSessionSource::Check(Entry& e, bool* failed) {
     LogWarn("syscall trace session lost (deleted or replaced)", {{"sandbox_id", e.info.id}});
     reader_.RemoveSink(e.sink);
     e.sink.reset();
+    e.traced = {};  // the counts restart, and so does the time they cover
     Status removed = record_.Remove(e.info);
     if (!removed.ok()) errors_->Report(kSource, removed, "session record");
     e.state = TraceSessionState::kError;
@@ -200,7 +225,7 @@ void TraceSessionSource::Check(Entry& e, bool* failed) {
 }
 
 void TraceSessionSource::Detach(Entry& e) {
-  if (e.sink && !e.sink->closed()) {
+  if (e.state == TraceSessionState::kActive && e.sink && !e.sink->closed()) {
     // Still our sink, so still our session: delete it.
     auto deleted = CallSandbox(e.info, "containerManager.DeleteTraceSession", kSessionName);
     if (!deleted.ok()) errors_->Report(kSource, deleted.status(), e.info.id);
@@ -248,11 +273,25 @@ SyscallSync TraceSessionSource::Sync(const std::vector<SandboxInfo>& live) {
     Entry& e = it->second;
     e.info = sb;
     if (e.state == TraceSessionState::kActive) Check(e, &failed);
-    if (e.state != TraceSessionState::kActive && now >= e.retry_at) Attach(e, &failed);
+    if (sampling() && e.state == TraceSessionState::kActive &&
+        now - e.window_start >= options_.sample_on) {
+      Pause(e, now);
+    }
+    if (e.state == TraceSessionState::kPaused) {
+      if (now >= e.next_window) Attach(e, &failed);
+    } else if (e.state != TraceSessionState::kActive && now >= e.retry_at) {
+      Attach(e, &failed);
+    }
 
     SandboxSyscalls stats;
     stats.mode = "attach";
     stats.state = e.state;
+    if (sampling()) {
+      stats.sampled = true;
+      Clock::duration traced = e.traced;
+      if (e.state == TraceSessionState::kActive) traced += Clock::now() - e.window_start;
+      stats.traced_seconds = std::chrono::duration<double>(traced).count();
+    }
     if (e.sink) {
       std::set<std::string> ids;
       for (const auto& c : sb.containers) ids.insert(c.id);

@@ -14,6 +14,12 @@
 // exporter recognises and replaces its own orphans. It deletes its sessions
 // when a sandbox stops being opted in and at shutdown.
 //
+// Sampling (sample_on/sample_period set): in attach mode the session exists
+// only `sample_on` out of every `sample_period`, so the workload pays the
+// tracing cost only then. The window boundaries fall on polls. The counts
+// then cover the traced windows only and are reported as sampled, with the
+// traced time, so that a rate can be estimated but never passes for exact.
+//
 // Listen mode: sandboxes started with a pod-init config whose remote sink
 // points at `listen_path` connect to us; their statistics are matched to a
 // sandbox by the container ids in the events.
@@ -49,6 +55,9 @@ struct TraceSessionOptions {
   bool force = false;                  // replace another consumer's session
   std::string record_path;             // SessionRecord file; "" = memory only
   size_t sink_buffer_bytes = 4 << 20;  // SO_SNDBUF of the sentry's end
+  // Duty cycle; 0 = a session all the time (exact counts).
+  std::chrono::milliseconds sample_on{0};
+  std::chrono::milliseconds sample_period{0};
   std::chrono::milliseconds retry_initial{2000};
   std::chrono::milliseconds retry_max{60000};
   UrpcOptions urpc;
@@ -74,11 +83,21 @@ class TraceSessionSource : public SyscallSource {
   using Clock = std::chrono::steady_clock;
   struct Entry {
     SandboxInfo info;
-    std::shared_ptr<TraceSink> sink;  // null unless state == kActive
+    // The session's sink while kActive; while kPaused, the last window's
+    // (drained to its end by the reader), whose statistics the next continues.
+    std::shared_ptr<TraceSink> sink;
     TraceSessionState state = TraceSessionState::kError;
     int failures = 0;
     Clock::time_point retry_at{};
+    // Sampling: start of the current window, start of the next one, and the
+    // time traced in finished windows.
+    Clock::time_point window_start{}, next_window{};
+    Clock::duration traced{};
   };
+
+  bool sampling() const { return options_.sample_period.count() > 0; }
+  // Sampling: ends the current window (deletes the session, keeps the counts).
+  void Pause(Entry& e, Clock::time_point now);
 
   // One attempt to create our session; updates `e`.
   void Attach(Entry& e, bool* failed);
