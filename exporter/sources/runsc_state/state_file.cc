@@ -5,6 +5,7 @@
 
 #include "exporter/common/ids.h"
 #include "exporter/common/json_util.h"
+#include "exporter/common/text.h"
 
 namespace gvisor_exporter {
 
@@ -15,20 +16,13 @@ using nlohmann::json;
 constexpr std::string_view kStateSuffix = ".state";
 constexpr std::string_view kSandboxSep = "_sandbox:";
 
-// Cuts `s` to at most `max` bytes without splitting a UTF-8 sequence, so the
-// result stays valid UTF-8 (nlohmann rejects invalid UTF-8 on input).
-void TruncateUtf8(std::string* s, size_t max) {
-  if (s->size() <= max) return;
-  size_t n = max;
-  while (n > 0 && (static_cast<unsigned char>((*s)[n]) & 0xC0) == 0x80) --n;
-  s->resize(n);
-}
-
 // A bounded string field; absent or non-string gives "".
 std::string BoundedString(const json& obj, const char* key) {
   std::string out;
   if (!GetString(obj, key, &out)) return "";
-  TruncateUtf8(&out, kMaxAnnotationValueBytes);
+  // Parsed JSON strings are valid UTF-8 (nlohmann rejects anything else), and
+  // cutting on a character boundary keeps them so.
+  out.resize(Utf8Prefix(out, kMaxAnnotationValueBytes).size());
   return out;
 }
 
