@@ -66,12 +66,11 @@ struct BadCase {
 class BadWebConfigTest : public ::testing::TestWithParam<BadCase> {};
 
 TEST_P(BadWebConfigTest, FailsNamingFileAndProblem) {
-  auto c = ReadWebConfigFile(FixturePath("exporter/http/testdata/web_config/" + GetParam().file));
+  const std::string path =
+      FixturePath(std::string("exporter/http/testdata/web_config/") + GetParam().file);
+  auto c = ReadWebConfigFile(path);
   ASSERT_FALSE(c.ok());
-  EXPECT_THAT(
-      c.status().message(),
-      StartsWith("web config " +
-                 FixturePath("exporter/http/testdata/web_config/" + GetParam().file) + ": "));
+  EXPECT_THAT(c.status().message(), StartsWith("web config " + path + ": "));
   EXPECT_THAT(c.status().message(), HasSubstr(GetParam().message));
 }
 

@@ -18,8 +18,7 @@ using testing::ReadFixture;
 constexpr char kDebian[] = "0.0~20221219.0";
 
 std::vector<std::string> Cmdline(const std::string& name) {
-  return SplitCmdline(
-      ReadFixture("exporter/sources/host/testdata/" + "cmdline/" + name + ".cmdline"));
+  return SplitCmdline(ReadFixture("exporter/sources/host/testdata/cmdline/" + name + ".cmdline"));
 }
 
 SandboxPlatform FromSentry(const std::string& id, std::string_view version = kDebian) {
