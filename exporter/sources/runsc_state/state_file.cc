@@ -129,8 +129,8 @@ std::map<std::string, std::string> ParseMetricMetadata(const json& md) {
     if (!it.value().is_string()) continue;  // documented as a flat string map
     std::string key = it.key();
     std::string value = it.value().get<std::string>();
-    TruncateUtf8(&key, kMaxAnnotationValueBytes);
-    TruncateUtf8(&value, kMaxAnnotationValueBytes);
+    key.resize(Utf8Prefix(key, kMaxAnnotationValueBytes).size());
+    value.resize(Utf8Prefix(value, kMaxAnnotationValueBytes).size());
     out.emplace(std::move(key), std::move(value));
   }
   return out;
