@@ -17,8 +17,9 @@ namespace gvisor_exporter {
 // UTF-8 boundary and marked with "..."): a pod name or image from CRI is input.
 inline constexpr size_t kMaxLabelValueBytes = 256;
 
-// Makes any byte string a valid, bounded UTF-8 label value (invalid sequences
-// become U+FFFD). Escaping of \ " and newlines is done by the text serializer.
+// Makes any byte string a valid, bounded UTF-8 label value (ToValidUtf8: each
+// ill-formed subpart becomes one U+FFFD, as on /sandboxes and in the logs).
+// Escaping of \ " and newlines is done by the text serializer.
 std::string SanitizeLabelValue(std::string_view v);
 
 // Label values `base` followed by `more` (e.g. the sandbox labels + a role).

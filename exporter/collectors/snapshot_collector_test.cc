@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 #include <prometheus/text_serializer.h>
 
-#include <fstream>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -13,6 +12,7 @@
 #include "exporter/collectors/metric_catalog.h"
 #include "exporter/collectors/testing_gzip.h"
 #include "exporter/collectors/testing_snapshot.h"
+#include "exporter/testing/fixtures.h"
 
 namespace gvisor_exporter {
 namespace {
@@ -133,10 +133,7 @@ TEST(MetricCatalogTest, NamesFollowPrometheusConventions) {
 }
 
 TEST(MetricCatalogTest, MetricsMdIsGeneratedFromTheCode) {
-  std::ifstream in(std::string(GVE_SOURCE_DIR) + "/METRICS.md");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  EXPECT_EQ(ss.str(), GenerateMetricsMarkdown())
+  EXPECT_EQ(testing::ReadFixture("METRICS.md"), GenerateMetricsMarkdown())
       << "METRICS.md is stale: regenerate with `gvisor-exporter --print-metrics-doc > METRICS.md`";
 }
 

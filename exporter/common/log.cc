@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <ctime>
 
+#include "exporter/common/text.h"
+
 namespace gvisor_exporter {
 
 namespace {
@@ -33,15 +35,11 @@ std::string Rfc3339Millis(std::chrono::system_clock::time_point time) {
   return buf;
 }
 
-// Cut at kMaxLogValueBytes, backing off to the start of a UTF-8 sequence so a
-// valid value stays valid.
+// Cut at kMaxLogValueBytes on a UTF-8 boundary, so a valid value stays valid.
 std::string Bounded(std::string_view s) {
   if (s.size() <= kMaxLogValueBytes) return std::string(s);
-  size_t cut = kMaxLogValueBytes;
-  for (int i = 0; i < 3 && cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xc0) == 0x80; ++i) {
-    --cut;
-  }
-  return std::string(s.substr(0, cut)) + "...(" + std::to_string(s.size()) + " bytes)";
+  return std::string(Utf8Prefix(s, kMaxLogValueBytes)) + "...(" + std::to_string(s.size()) +
+         " bytes)";
 }
 
 std::string SanitizedKey(std::string_view key) {

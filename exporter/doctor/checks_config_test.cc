@@ -11,14 +11,14 @@
 namespace gvisor_exporter::doctor {
 namespace {
 
+using testing::FixturePath;
 using testing::ReadFixture;
-using testing::SourcePath;
 using testing::TempDir;
 using testing::WriteScript;
 
 TEST(CheckContainerdConfigTest, OurDeployConfig) {
   ContainerdConfig config;
-  CheckResult r = CheckContainerdConfig(SourcePath("deploy/containerd/config.toml"), &config);
+  CheckResult r = CheckContainerdConfig(FixturePath("deploy/containerd/config.toml"), &config);
   EXPECT_EQ(r.status, CheckStatus::kOk) << r.detail;
   EXPECT_EQ(r.data["version"], 2);
   ASSERT_EQ(config.files.size(), 1u);
@@ -40,7 +40,7 @@ TEST(CheckContainerdConfigTest, OurDeployConfig) {
 TEST(CheckContainerdConfigTest, ContainerdEnvConfigFindsTheWrapperHandler) {
   ContainerdConfig config;
   CheckResult r = CheckContainerdConfig(
-      SourcePath("exporter/doctor/testdata/containerd_env_config.toml"), &config);
+      FixturePath("exporter/doctor/testdata/containerd_env_config.toml"), &config);
   ASSERT_EQ(r.status, CheckStatus::kOk) << r.detail;
   std::set<std::string> all;
   std::vector<GvisorHandler> handlers = FindGvisorHandlers(config, &all);

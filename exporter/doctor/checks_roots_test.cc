@@ -12,7 +12,7 @@
 namespace gvisor_exporter::doctor {
 namespace {
 
-using testing::SourcePath;
+using testing::FixturePath;
 using testing::TempDir;
 using namespace std::chrono_literals;
 
@@ -74,7 +74,7 @@ TEST(CheckSandboxesTest, RealCapturedRootAndProc) {
   RunscInfo runsc{"/usr/bin/runsc", "0.0~20221219.0", 20221219};
   std::vector<LiveSandbox> sandboxes;
   CheckResult r =
-      CheckSandboxes({{SourcePath(kRealRoot)}, {}}, SourcePath(kRealProc), runsc, &sandboxes);
+      CheckSandboxes({{FixturePath(kRealRoot)}, {}}, FixturePath(kRealProc), runsc, &sandboxes);
   EXPECT_EQ(r.status, CheckStatus::kOk) << r.detail;
   ASSERT_EQ(sandboxes.size(), 1u);
   EXPECT_EQ(sandboxes[0].info.id, "gvst-pod1");
@@ -91,7 +91,7 @@ TEST(CheckSandboxesTest, RealCapturedRootAndProc) {
 TEST(CheckSandboxesTest, StaleAndGarbledFiles) {
   RunscInfo runsc;
   TempDir dir("gve-doctor");
-  dir.CopyTree(SourcePath(kRealRoot), "root");
+  dir.CopyTree(FixturePath(kRealRoot), "root");
   // /proc without the sentry: the state files are stale.
   dir.MakeDir("proc");
   std::vector<LiveSandbox> sandboxes;
@@ -102,7 +102,7 @@ TEST(CheckSandboxesTest, StaleAndGarbledFiles) {
 
   dir.Write("root/bad_sandbox:bad.state", "{garbled");
   CheckResult garbled =
-      CheckSandboxes({{dir.Sub("root")}, {}}, SourcePath(kRealProc), runsc, &sandboxes);
+      CheckSandboxes({{dir.Sub("root")}, {}}, FixturePath(kRealProc), runsc, &sandboxes);
   EXPECT_EQ(garbled.status, CheckStatus::kWarn) << garbled.detail;
   EXPECT_NE(garbled.detail.find("bad_sandbox:bad.state"), std::string::npos) << garbled.detail;
   EXPECT_EQ(sandboxes.size(), 1u);

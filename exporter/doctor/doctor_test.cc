@@ -9,7 +9,7 @@ namespace gvisor_exporter {
 namespace {
 
 using doctor::CheckStatus;
-using doctor::testing::SourcePath;
+using doctor::testing::FixturePath;
 using doctor::testing::TempDir;
 using doctor::testing::WriteScript;
 

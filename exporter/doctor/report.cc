@@ -2,18 +2,8 @@
 
 #include <algorithm>
 
+#include "exporter/common/text.h"
 namespace gvisor_exporter::doctor {
-
-namespace {
-
-std::string Printable(const std::string& s) {
-  std::string out;
-  out.reserve(s.size());
-  for (unsigned char c : s) out += (c < 0x20 || c == 0x7f) ? '?' : static_cast<char>(c);
-  return out;
-}
-
-}  // namespace
 
 int ExitCode(const std::vector<CheckResult>& checks) {
   return std::any_of(checks.begin(), checks.end(),
@@ -31,11 +21,11 @@ std::string RenderText(const std::vector<CheckResult>& checks) {
     ++counts[static_cast<int>(c.status)];
     std::string tag = CheckStatusName(c.status);
     if (tag.size() == 2) tag = " " + tag + " ";
-    std::string name = Printable(c.name);
+    std::string name = ReplaceAsciiControls(c.name);
     if (name.size() < width) name.append(width - name.size(), ' ');
-    out += "[" + tag + "] " + name + "  " + Printable(c.detail) + "\n";
+    out += "[" + tag + "] " + name + "  " + ReplaceAsciiControls(c.detail) + "\n";
     if (c.status != CheckStatus::kOk && !c.hint.empty()) {
-      out += std::string(width + 9, ' ') + "fix: " + Printable(c.hint) + "\n";
+      out += std::string(width + 9, ' ') + "fix: " + ReplaceAsciiControls(c.hint) + "\n";
     }
   }
   out += "summary: " + std::to_string(counts[0]) + " OK, " + std::to_string(counts[1]) + " WARN, " +

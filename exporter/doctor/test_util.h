@@ -5,12 +5,13 @@
 
 #include <string>
 
+#include "exporter/testing/fixtures.h"
 #include "exporter/testing/temp_dir.h"
 
 namespace gvisor_exporter::doctor::testing {
 
+using gvisor_exporter::testing::FixturePath;
 using gvisor_exporter::testing::ReadFixture;
-using gvisor_exporter::testing::SourcePath;
 using gvisor_exporter::testing::TempDir;
 
 // Writes an executable shell script path()/rel; returns its path.

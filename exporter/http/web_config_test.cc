@@ -3,25 +3,24 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "exporter/testing/fixtures.h"
+
 namespace gvisor_exporter {
 namespace {
 
 using ::testing::ElementsAre;
+using testing::FixturePath;
 using ::testing::HasSubstr;
 using ::testing::Pair;
 using ::testing::StartsWith;
 
 constexpr char kHash[] = "$2y$10$QOauhQNbBCuQDKes6eFzPeMqBSjb7Mr5DUmpZ/VcEd00UAV/LDeSi";
 
-std::string Fixture(const std::string& name) {
-  return std::string(GVE_SOURCE_DIR) + "/exporter/http/testdata/web_config/" + name;
-}
-
 TEST(WebConfigTest, ReadsEveryImplementedKey) {
-  auto c = ReadWebConfigFile(Fixture("full.yml"));
+  auto c = ReadWebConfigFile(FixturePath("exporter/http/testdata/web_config/full.yml"));
   ASSERT_TRUE(c.ok()) << c.status().message();
   EXPECT_TRUE(c->tls_enabled);
-  const std::string dir = std::string(GVE_SOURCE_DIR) + "/exporter/http/testdata/web_config";
+  const std::string dir = FixturePath("exporter/http/testdata/web_config");
   // Relative paths are relative to the file's directory, absolute ones kept.
   EXPECT_EQ(c->tls.cert_file, dir + "/server.crt");
   EXPECT_EQ(c->tls.key_file, "/etc/gvisor-exporter/tls/server.key");
@@ -37,11 +36,11 @@ TEST(WebConfigTest, ReadsEveryImplementedKey) {
   EXPECT_THAT(c->headers, ElementsAre(Pair("X-Frame-Options", "deny"),
                                       Pair("Strict-Transport-Security", "max-age=31536000")));
   EXPECT_THAT(c->basic_auth_users, ElementsAre(Pair("alice", kHash), Pair("prometheus", kHash)));
-  EXPECT_EQ(c->source, Fixture("full.yml"));
+  EXPECT_EQ(c->source, FixturePath("exporter/http/testdata/web_config/full.yml"));
 }
 
 TEST(WebConfigTest, EmptyFileIsPlainHttpWithDefaults) {
-  auto c = ReadWebConfigFile(Fixture("empty.yml"));
+  auto c = ReadWebConfigFile(FixturePath("exporter/http/testdata/web_config/empty.yml"));
   ASSERT_TRUE(c.ok()) << c.status().message();
   EXPECT_FALSE(c->tls_enabled);
   EXPECT_TRUE(c->basic_auth_users.empty());
@@ -52,7 +51,7 @@ TEST(WebConfigTest, EmptyFileIsPlainHttpWithDefaults) {
 }
 
 TEST(WebConfigTest, BasicAuthWithoutTls) {
-  auto c = ReadWebConfigFile(Fixture("auth_only.yml"));
+  auto c = ReadWebConfigFile(FixturePath("exporter/http/testdata/web_config/auth_only.yml"));
   ASSERT_TRUE(c.ok()) << c.status().message();
   EXPECT_FALSE(c->tls_enabled);
   EXPECT_THAT(c->basic_auth_users, ElementsAre(Pair("prometheus", kHash)));
@@ -67,9 +66,11 @@ struct BadCase {
 class BadWebConfigTest : public ::testing::TestWithParam<BadCase> {};
 
 TEST_P(BadWebConfigTest, FailsNamingFileAndProblem) {
-  auto c = ReadWebConfigFile(Fixture(GetParam().file));
+  const std::string path =
+      FixturePath(std::string("exporter/http/testdata/web_config/") + GetParam().file);
+  auto c = ReadWebConfigFile(path);
   ASSERT_FALSE(c.ok());
-  EXPECT_THAT(c.status().message(), StartsWith("web config " + Fixture(GetParam().file) + ": "));
+  EXPECT_THAT(c.status().message(), StartsWith("web config " + path + ": "));
   EXPECT_THAT(c.status().message(), HasSubstr(GetParam().message));
 }
 

@@ -1,6 +1,7 @@
 // Test-only: scratch directories and whole-file helpers shared by the test
-// binaries. Header-only (nothing here may enter a library); GVE_SOURCE_DIR is
-// defined for every test binary by gve_module().
+// binaries. Header-only (nothing here may enter a library). Checked-in
+// fixtures are read with fixtures.h, included here because scratch trees are
+// often copies of them (TempDir::CopyTree(FixturePath(...), ...)).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -10,6 +11,8 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+
+#include "exporter/testing/fixtures.h"
 
 namespace gvisor_exporter::testing {
 
@@ -26,20 +29,6 @@ inline void WriteFile(const std::string& path, const std::string& content) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out << content;
   ASSERT_TRUE(out.good()) << path;
-}
-
-// `relative_path` below the source tree.
-inline std::string SourcePath(const std::string& relative_path) {
-  return std::string(GVE_SOURCE_DIR) + "/" + relative_path;
-}
-
-// A checked-in fixture below the source tree (a failed EXPECT when missing).
-inline std::string ReadFixture(const std::string& relative_path) {
-  std::ifstream in(SourcePath(relative_path), std::ios::binary);
-  EXPECT_TRUE(in.good()) << relative_path;
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 // A mkdtemp directory below ::testing::TempDir(), removed with everything in

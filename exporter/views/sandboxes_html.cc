@@ -2,8 +2,8 @@
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
-#include <nlohmann/json.hpp>
 
+#include "exporter/common/text.h"
 #include "exporter/views/sandboxes_view.h"
 
 namespace gvisor_exporter {
@@ -13,18 +13,7 @@ namespace {
 // A cell shows at most this many bytes of a string (a 10 KB annotation must
 // not stretch the table); the full value is in the JSON.
 constexpr size_t kMaxCellBytes = 256;
-constexpr char kReplacement[] = "\xEF\xBF\xBD";  // U+FFFD
-constexpr char kEllipsis[] = "\xE2\x80\xA6";     // U+2026
-
-// `s` as valid UTF-8: nlohmann's replacing dump is the one UTF-8 validator at
-// hand (invalid bytes become U+FFFD), and parsing its output back cannot fail.
-std::string ValidUtf8(const std::string& s) {
-  if (std::all_of(s.begin(), s.end(), [](char c) { return (c & 0x80) == 0; })) return s;
-  const std::string quoted =
-      nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  const auto back = nlohmann::json::parse(quoted, nullptr, /*allow_exceptions=*/false);
-  return back.is_string() ? back.get<std::string>() : std::string(kReplacement);
-}
+constexpr std::string_view kEllipsis = "\xE2\x80\xA6";  // U+2026
 
 std::string Format(const char* fmt, double v) {
   char buf[64];
@@ -84,11 +73,9 @@ constexpr char kLegend[] =
 // markup characters and quotes escaped, control characters (which HTML
 // parsers reject or mangle) replaced.
 std::string HtmlText(const std::string& raw) {
-  std::string v = ValidUtf8(raw);
+  std::string v = ToValidUtf8(raw);
   if (v.size() > kMaxCellBytes) {
-    size_t n = kMaxCellBytes - (sizeof(kEllipsis) - 1);
-    while (n > 0 && (static_cast<unsigned char>(v[n]) & 0xC0) == 0x80) --n;  // char boundary
-    v.resize(n);
+    v.resize(Utf8Prefix(v, kMaxCellBytes - kEllipsis.size()).size());
     v += kEllipsis;
   }
   std::string out;
@@ -112,7 +99,7 @@ std::string HtmlText(const std::string& raw) {
         break;
       default:
         if ((static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7F) {
-          out += kReplacement;
+          out += kUtf8Replacement;
         } else {
           out += c;
         }

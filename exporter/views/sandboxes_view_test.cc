@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "exporter/collectors/testing_snapshot.h"
+#include "exporter/common/text.h"
 
 namespace gvisor_exporter {
 namespace {
@@ -23,16 +24,6 @@ Json ParseJson(const std::string& s) {
   Json j = Json::parse(s, nullptr, /*allow_exceptions=*/false);
   EXPECT_FALSE(j.is_discarded()) << s.substr(0, 2000);
   return j;
-}
-
-// True when `s` is well-formed UTF-8 (nlohmann's strict dump throws otherwise).
-bool IsValidUtf8(const std::string& s) {
-  try {
-    (void)Json(s).dump();
-    return true;
-  } catch (const Json::exception&) {
-    return false;
-  }
 }
 
 TEST(SandboxesJsonTest, EveryFieldOfASandbox) {

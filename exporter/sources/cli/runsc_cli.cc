@@ -4,6 +4,7 @@
 
 #include "exporter/common/ids.h"
 #include "exporter/common/subprocess.h"
+#include "exporter/common/text.h"
 #include "exporter/sources/control/usage_parser.h"
 
 namespace gvisor_exporter {
@@ -24,15 +25,11 @@ std::string_view Trim(std::string_view s) {
   return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
 }
 
-// Printable ASCII only, so a hostile or garbled stderr cannot forge log lines.
-std::string Sanitize(std::string_view s, size_t max) {
-  std::string out;
-  for (char c : s.substr(0, max)) out.push_back(c >= 0x20 && c < 0x7f ? c : '?');
-  return out;
-}
-
 Status FailureStatus(const std::string& what, const CommandResult& r) {
-  std::string detail = Sanitize(Trim(FirstLine(Trim(r.stderr_data))), kMaxStderrInMessage);
+  // Printable ASCII only, so a hostile or garbled stderr cannot forge log
+  // lines; cut without a marker (the message says where it came from).
+  std::string detail =
+      PrintableAscii(Trim(FirstLine(Trim(r.stderr_data))).substr(0, kMaxStderrInMessage));
   if (detail.empty()) {
     detail = r.term_signal != 0 ? "killed by signal " + std::to_string(r.term_signal)
                                 : "exit code " + std::to_string(r.exit_code);

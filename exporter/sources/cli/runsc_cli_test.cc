@@ -11,8 +11,10 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <string>
+
+#include "exporter/testing/fixtures.h"
+#include "exporter/testing/temp_dir.h"
 
 namespace gvisor_exporter {
 namespace {
@@ -20,14 +22,9 @@ namespace {
 using std::chrono::milliseconds;
 namespace fs = std::filesystem;
 
-const std::string kTestdata = std::string(GVE_SOURCE_DIR) + "/exporter/sources/cli/testdata/";
+using testing::ReadFile;
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+const std::string kTestdata = testing::FixturePath("exporter/sources/cli/testdata") + "/";
 
 bool NoChildren() {
   int st;

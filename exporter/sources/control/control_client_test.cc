@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "exporter/sources/control/fake_urpc_server.h"
-#include "exporter/testing/temp_dir.h"
+#include "exporter/testing/fixtures.h"
 
 namespace gvisor_exporter {
 namespace {
@@ -20,21 +20,23 @@ using std::chrono::milliseconds;
 using testing::FakeUrpcServer;
 using testing::ReadFixture;
 
-std::string Fixture(const std::string& name) {
-  return ReadFixture("exporter/sources/control/testdata/" + name);
-}
-
 // Plays runsc 20221219: Event takes {} (a string arg gets the real Go error).
 bool Serve20221219(int fd, const nlohmann::json& req) {
   const std::string method = req.value("method", "");
   if (method == "containerManager.Event") {
-    FakeUrpcServer::Send(fd, req["arg"].is_object() ? Fixture("urpc-event-multi.json")
-                                                    : Fixture("urpc-event-string-arg-error.json"));
+    FakeUrpcServer::Send(
+        fd,
+        req["arg"].is_object()
+            ? ReadFixture("exporter/sources/control/testdata/urpc-event-multi.json")
+            : ReadFixture("exporter/sources/control/testdata/urpc-event-string-arg-error.json"));
   } else if (method == "Usage.Collect") {
-    FakeUrpcServer::Send(fd, req["arg"].value("Full", false) ? Fixture("urpc-usage-full.json")
-                                                             : Fixture("urpc-usage.json"));
+    FakeUrpcServer::Send(fd,
+                         req["arg"].value("Full", false)
+                             ? ReadFixture("exporter/sources/control/testdata/urpc-usage-full.json")
+                             : ReadFixture("exporter/sources/control/testdata/urpc-usage.json"));
   } else {
-    FakeUrpcServer::Send(fd, Fixture("urpc-unknown-method.json"));
+    FakeUrpcServer::Send(fd,
+                         ReadFixture("exporter/sources/control/testdata/urpc-unknown-method.json"));
   }
   return true;
 }
@@ -117,7 +119,8 @@ TEST(ControlSocketClientTest, NewerRunscEventDialectIsLearnedAndPidsSummed) {
       FakeUrpcServer::SendError(fd, "container stopped not found");
       return true;
     }
-    nlohmann::json result = nlohmann::json::parse(Fixture("urpc-event-multi.json"))["result"];
+    nlohmann::json result = nlohmann::json::parse(
+        ReadFixture("exporter/sources/control/testdata/urpc-event-multi.json"))["result"];
     result["event"]["id"] = cid;
     result["event"]["data"]["pids"]["current"] = cid == id ? 1 : 3;
     FakeUrpcServer::SendReply(fd, result);
@@ -178,7 +181,8 @@ TEST(ControlSocketClientTest, RemoteErrorFailsCollectWithTheSentrysMessage) {
   const std::string id = UniqueId();
   FakeUrpcServer server(SocketAddress::ForRunscSandbox(id), [](int fd, const nlohmann::json& req) {
     if (req["method"] == "Usage.Collect") {
-      FakeUrpcServer::Send(fd, Fixture("urpc-usage-bad-arg.json"));
+      FakeUrpcServer::Send(
+          fd, ReadFixture("exporter/sources/control/testdata/urpc-usage-bad-arg.json"));
       return true;
     }
     return Serve20221219(fd, req);
@@ -208,8 +212,7 @@ TEST(ControlSocketClientTest, RetainForgetsGoneSandboxes) {
   client.Retain({});
   EXPECT_EQ(client.pool_size(), 0u);
   // No connection was left open at any point after a Collect.
-  for (int i = 0; i < 100 && server_a.open_connections() + server_b.open_connections() != 0;
-       ++i) {
+  for (int i = 0; i < 100 && server_a.open_connections() + server_b.open_connections() != 0; ++i) {
     std::this_thread::sleep_for(milliseconds(5));
   }
   EXPECT_EQ(server_a.open_connections(), 0);

@@ -12,8 +12,8 @@
 #include <thread>
 
 #include "exporter/sources/control/fake_urpc_server.h"
+#include "exporter/testing/fixtures.h"
 #include "exporter/testing/open_fds.h"
-#include "exporter/testing/temp_dir.h"
 
 namespace gvisor_exporter {
 namespace {

@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "exporter/testing/temp_dir.h"
+#include "exporter/testing/fixtures.h"
 
 namespace gvisor_exporter {
 namespace {

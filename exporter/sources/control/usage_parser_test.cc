@@ -6,7 +6,7 @@
 
 #include "exporter/common/json_util.h"
 #include "exporter/sources/control/urpc_reply.h"
-#include "exporter/testing/temp_dir.h"
+#include "exporter/testing/fixtures.h"
 
 namespace gvisor_exporter {
 namespace {
@@ -17,10 +17,6 @@ nlohmann::json ResultOf(const std::string& fixture) {
   auto r = ParseUrpcReply(ReadFixture("exporter/sources/control/testdata/" + fixture));
   EXPECT_TRUE(r.ok()) << r.status().ToString();
   return r.ok() ? *r : nlohmann::json();
-}
-
-std::string CliFixture(const std::string& name) {
-  return ReadFixture("exporter/sources/cli/testdata/" + name);
 }
 
 TEST(ParseEventResultTest, RealMultiContainerReply) {
@@ -127,11 +123,11 @@ TEST(ParseMemoryUsageTest, TotalIsRequiredAndNumbersChecked) {
 }
 
 TEST(ParseUsageOutputTest, RealCliOutput) {
-  auto quick = ParseUsageOutput(CliFixture("usage.txt"), false);
+  auto quick = ParseUsageOutput(ReadFixture("exporter/sources/cli/testdata/usage.txt"), false);
   ASSERT_TRUE(quick.ok()) << quick.status().ToString();
   EXPECT_EQ(quick->total, 4042752u);
   EXPECT_EQ(quick->unknown, 872448u);
-  auto full = ParseUsageOutput(CliFixture("usage-full.txt"), true);
+  auto full = ParseUsageOutput(ReadFixture("exporter/sources/cli/testdata/usage-full.txt"), true);
   ASSERT_TRUE(full.ok());
   EXPECT_EQ(full->anonymous, 860160u);
   EXPECT_TRUE(full->full);
@@ -147,7 +143,8 @@ TEST(ParseUsageOutputTest, GarbageAndDepth) {
 }
 
 TEST(ParseEventsStatsOutputTest, RealLines) {
-  auto app = ParseEventsStatsOutput(CliFixture("events-stats-app-of-multi.txt"));
+  auto app = ParseEventsStatsOutput(
+      ReadFixture("exporter/sources/cli/testdata/events-stats-app-of-multi.txt"));
   ASSERT_TRUE(app.ok()) << app.status().ToString();
   ASSERT_EQ(app->size(), 1u);
   EXPECT_EQ((*app)[0].id, "cmapp");
@@ -156,7 +153,8 @@ TEST(ParseEventsStatsOutputTest, RealLines) {
   EXPECT_EQ((*app)[0].memory_usage_bytes, 4042752u);
   EXPECT_TRUE((*app)[0].container_cpu_ns.empty());
 
-  auto pause = ParseEventsStatsOutput(CliFixture("events-stats-pause-of-multi.txt"));
+  auto pause = ParseEventsStatsOutput(
+      ReadFixture("exporter/sources/cli/testdata/events-stats-pause-of-multi.txt"));
   ASSERT_TRUE(pause.ok());
   EXPECT_EQ((*pause)[0].cpu_total, 0u);  // the pause container's share
 }

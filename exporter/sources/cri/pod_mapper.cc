@@ -4,6 +4,7 @@
 #include <tuple>
 
 #include "exporter/common/ids.h"
+#include "exporter/common/text.h"
 
 namespace gvisor_exporter {
 
@@ -15,13 +16,6 @@ bool NameChar(char c) {
 }
 
 bool AllNameChars(std::string_view s) { return std::all_of(s.begin(), s.end(), NameChar); }
-
-// Quotes a rejected value for an error message, bounded (it is input).
-std::string Quoted(std::string_view v) {
-  std::string out = "\"";
-  for (char c : v.substr(0, 80)) out += (c >= 0x20 && c < 0x7f && c != '"') ? c : '?';
-  return out + (v.size() > 80 ? "...\"" : "\"");
-}
 
 }  // namespace
 
@@ -50,7 +44,7 @@ std::string PodLabelName(std::string_view key) {
 
 StatusOr<CriPod> ValidatePod(const runtime::v1::PodSandbox& item,
                              const std::vector<std::string>& pod_labels) {
-  if (!IsValidId(item.id())) return InvalidError("pod sandbox id " + Quoted(item.id()));
+  if (!IsValidId(item.id())) return InvalidError("pod sandbox id " + QuotedForMessage(item.id()));
   const auto& md = item.metadata();
   // Kubernetes requires name and namespace; uid and handler may be empty
   // (pods made by other CRI clients; "" is the runtime's default handler).
@@ -66,7 +60,7 @@ StatusOr<CriPod> ValidatePod(const runtime::v1::PodSandbox& item,
   for (const Field& f : fields) {
     if (f.value.empty() && f.may_be_empty) continue;
     if (!IsValidCriName(f.value)) {
-      return InvalidError("pod " + item.id() + ": " + f.what + " " + Quoted(f.value));
+      return InvalidError("pod " + item.id() + ": " + f.what + " " + QuotedForMessage(f.value));
     }
   }
   CriPod p;
@@ -151,11 +145,11 @@ StatusOr<std::map<std::string, std::string>> ParseRuntimeClasses(std::string_vie
     if (pair.empty()) continue;
     const size_t eq = pair.find('=');
     if (eq == std::string_view::npos) {
-      return InvalidError("--runtime.classes: want handler=class, got " + Quoted(pair));
+      return InvalidError("--runtime.classes: want handler=class, got " + QuotedForMessage(pair));
     }
     const std::string handler(pair.substr(0, eq)), cls(pair.substr(eq + 1));
     if (!IsValidCriName(handler) || !IsValidCriName(cls)) {
-      return InvalidError("--runtime.classes: bad handler or class in " + Quoted(pair));
+      return InvalidError("--runtime.classes: bad handler or class in " + QuotedForMessage(pair));
     }
     if (!out.emplace(handler, cls).second) {
       return InvalidError("--runtime.classes: handler " + handler + " given twice");

@@ -1,22 +1,15 @@
-// Test helpers: recorded CRI replies (testdata/, captured from containerd
+// Test helpers: recorded CRI replies (fixtures in testdata/, captured from containerd
 // 1.6.20 with gve-cri-tool) loaded into the protobuf messages.
 #pragma once
 
 #include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 
-#include <fstream>
-#include <sstream>
 #include <string>
 
-namespace gvisor_exporter::cri_testing {
+#include "exporter/testing/fixtures.h"
 
-inline std::string ReadTestdata(const std::string& name) {
-  std::ifstream in(std::string(GVE_SOURCE_DIR) + "/exporter/sources/cri/testdata/" + name);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+namespace gvisor_exporter::cri_testing {
 
 // The captures are the protobuf JSON mapping with .proto field names (plus a
 // decoded copy of the info documents, which the message does not have).
@@ -25,7 +18,8 @@ Message LoadReply(const std::string& name) {
   Message m;
   google::protobuf::util::JsonParseOptions o;
   o.ignore_unknown_fields = true;
-  auto s = google::protobuf::util::JsonStringToMessage(ReadTestdata(name), &m, o);
+  auto s = google::protobuf::util::JsonStringToMessage(
+      testing::ReadFixture("exporter/sources/cri/testdata/" + name), &m, o);
   EXPECT_TRUE(s.ok()) << name << ": " << s.message();
   return m;
 }

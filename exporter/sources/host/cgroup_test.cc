@@ -6,12 +6,16 @@
 #include <filesystem>
 
 #include "exporter/sources/host/test_util.h"
+#include "exporter/testing/fixtures.h"
 
 namespace gvisor_exporter {
 namespace {
 
 using host_test::TempDir;
-using host_test::TestData;
+using testing::FixturePath;
+
+constexpr char kCgroupV1[] = "exporter/sources/host/testdata/cgroup_v1";
+constexpr char kCgroupV2[] = "exporter/sources/host/testdata/cgroup_v2";
 
 CgroupRef V1(std::string path) { return CgroupRef{CgroupRef::Kind::kV1, std::move(path), ""}; }
 CgroupRef V2(std::string path) {
@@ -30,7 +34,7 @@ struct CgroupValues {
 // Reads `ref` below testdata/`fixture` and compares every value with `want`.
 void ExpectCgroup(const std::string& fixture, CgroupLayout layout, const CgroupRef& ref,
                   const CgroupValues& want) {
-  CgroupReader reader(TestData(fixture));
+  CgroupReader reader(FixturePath("exporter/sources/host/testdata/" + fixture));
   ASSERT_EQ(reader.layout(), layout);
   StatusOr<HostCgroup> cg = reader.Read(ref);
   ASSERT_TRUE(cg.ok()) << cg.status().ToString();
@@ -76,7 +80,7 @@ TEST(CgroupReaderTest, V2Files) {
 }
 
 TEST(CgroupReaderTest, V2WithoutMemoryControllerIsPartial) {
-  StatusOr<HostCgroup> cg = CgroupReader(TestData("cgroup_v2")).Read(V2("/gve-host-test/nomem"));
+  StatusOr<HostCgroup> cg = CgroupReader(FixturePath(kCgroupV2)).Read(V2("/gve-host-test/nomem"));
   ASSERT_TRUE(cg.ok());
   EXPECT_FALSE(cg->memory_usage_bytes.has_value());
   EXPECT_FALSE(cg->memory_working_set_bytes.has_value());
@@ -84,11 +88,11 @@ TEST(CgroupReaderTest, V2WithoutMemoryControllerIsPartial) {
 }
 
 TEST(CgroupReaderTest, GoneCgroupIsNotFound) {
-  EXPECT_EQ(CgroupReader(TestData("cgroup_v1")).Read(V1("/gve-host-test/gone")).status().reason(),
+  EXPECT_EQ(CgroupReader(FixturePath(kCgroupV1)).Read(V1("/gve-host-test/gone")).status().reason(),
             Reason::kNotFound);
-  EXPECT_EQ(CgroupReader(TestData("cgroup_v2")).Read(V2("/nope")).status().reason(),
+  EXPECT_EQ(CgroupReader(FixturePath(kCgroupV2)).Read(V2("/nope")).status().reason(),
             Reason::kNotFound);
-  EXPECT_EQ(CgroupReader(TestData("cgroup_v1")).Read(CgroupRef{}).status().reason(),
+  EXPECT_EQ(CgroupReader(FixturePath(kCgroupV1)).Read(CgroupRef{}).status().reason(),
             Reason::kNotFound);
   TempDir empty;
   CgroupReader none(empty.path());
@@ -97,7 +101,7 @@ TEST(CgroupReaderTest, GoneCgroupIsNotFound) {
 }
 
 TEST(CgroupReaderTest, RejectsUntrustedPaths) {
-  CgroupReader reader(TestData("cgroup_v1"));
+  CgroupReader reader(FixturePath(kCgroupV1));
   for (const char* bad :
        {"../../etc", "/gve-host-test/../../../etc", "/a/./b", "", "relative", "/x/.."}) {
     EXPECT_EQ(reader.Read(V1(bad)).status().reason(), Reason::kInvalid) << bad;
@@ -109,7 +113,7 @@ TEST(CgroupReaderTest, RejectsUntrustedPaths) {
 
 TEST(CgroupReaderTest, SymlinkInPathIsRejected) {
   TempDir tmp;
-  tmp.CopyTree(TestData("cgroup_v1"), "cg");
+  tmp.CopyTree(FixturePath(kCgroupV1), "cg");
   // A directory symlink planted where the sandbox's cgroup should be.
   std::filesystem::create_directory_symlink(tmp.path() + "/cg/memory/gve-host-test",
                                             tmp.path() + "/cg/memory/evil");
@@ -125,7 +129,7 @@ TEST(CgroupReaderTest, SymlinkInPathIsRejected) {
 
 TEST(CgroupReaderTest, HugeAndGarbledFiles) {
   TempDir tmp;
-  tmp.CopyTree(TestData("cgroup_v1"), "cg");
+  tmp.CopyTree(FixturePath(kCgroupV1), "cg");
   const std::string mem = "cg/memory/gve-host-test/gvhptrace/";
   tmp.Write(mem + "memory.stat", std::string(1 << 20, 'x'));
   tmp.Write("cg/cpuacct/gve-host-test/gvhptrace/cpuacct.usage", "12abc\n");
@@ -144,10 +148,10 @@ TEST(CgroupReaderTest, HugeAndGarbledFiles) {
 
 TEST(CgroupReaderTest, SystemdOnlyOnV2) {
   const CgroupRef sd{CgroupRef::Kind::kSystemd, "/gve-host-test/sbv2", "/sys/fs/cgroup"};
-  EXPECT_TRUE(CgroupReader(TestData("cgroup_v2")).Read(sd).ok());
-  EXPECT_EQ(CgroupReader(TestData("cgroup_v1")).Read(sd).status().reason(), Reason::kInvalid);
+  EXPECT_TRUE(CgroupReader(FixturePath(kCgroupV2)).Read(sd).ok());
+  EXPECT_EQ(CgroupReader(FixturePath(kCgroupV1)).Read(sd).status().reason(), Reason::kInvalid);
   TempDir tmp;
-  tmp.CopyTree(TestData("cgroup_v2"), "cg");
+  tmp.CopyTree(FixturePath(kCgroupV2), "cg");
   std::filesystem::rename(tmp.path() + "/cg/gve-host-test/sbv2",
                           tmp.path() + "/cg/gve-host-test/x-sb.scope");
   std::filesystem::rename(tmp.path() + "/cg/gve-host-test", tmp.path() + "/cg/gve.slice");

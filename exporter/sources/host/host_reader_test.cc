@@ -3,12 +3,16 @@
 #include <gtest/gtest.h>
 
 #include "exporter/sources/host/test_util.h"
+#include "exporter/testing/fixtures.h"
 
 namespace gvisor_exporter {
 namespace {
 
 using host_test::TempDir;
-using host_test::TestData;
+using testing::FixturePath;
+
+constexpr char kCgroupV1[] = "exporter/sources/host/testdata/cgroup_v1";
+constexpr char kProcPtrace[] = "exporter/sources/host/testdata/proc_ptrace";
 
 // The real sandbox captured in testdata/proc_ptrace and testdata/cgroup_v1.
 SandboxInfo RealSandbox() {
@@ -27,13 +31,13 @@ SandboxInfo RealSandbox() {
 HostReaderOptions Options(const std::string& proc_root) {
   HostReaderOptions o;
   o.proc.proc_root = proc_root;
-  o.cgroup_root = TestData("cgroup_v1");
+  o.cgroup_root = FixturePath(kCgroupV1);
   o.runsc_version = "0.0~20221219.0";
   return o;
 }
 
 TEST(HostReaderTest, RealSandbox) {
-  HostReader reader(Options(TestData("proc_ptrace")));
+  HostReader reader(Options(FixturePath(kProcPtrace)));
   StatusOr<std::vector<HostProcess>> procs = reader.Processes(RealSandbox());
   ASSERT_TRUE(procs.ok()) << procs.status().ToString();
   ASSERT_EQ(procs->size(), 5u);
@@ -54,7 +58,7 @@ TEST(HostReaderTest, RealSandbox) {
 TEST(HostReaderTest, GoneSentryIsNotFound) {
   SandboxInfo sb = RealSandbox();
   sb.pid_start_time = 7;  // pid 8680 now belongs to someone else
-  HostReader reader(Options(TestData("proc_ptrace")));
+  HostReader reader(Options(FixturePath(kProcPtrace)));
   EXPECT_EQ(reader.Processes(sb).status().reason(), Reason::kNotFound);
   EXPECT_EQ(reader.Platform(sb).status().reason(), Reason::kNotFound);
   // Newer state files still say how the sandbox was configured.
@@ -68,7 +72,7 @@ TEST(HostReaderTest, GoneSentryIsNotFound) {
 TEST(HostReaderTest, MetadataMergedWithCmdline) {
   SandboxInfo sb = RealSandbox();
   sb.metric_metadata = {{"platform", "systrap"}, {"version", "release-20230621.0"}};
-  HostReaderOptions o = Options(TestData("proc_ptrace"));
+  HostReaderOptions o = Options(FixturePath(kProcPtrace));
   o.runsc_version = "";  // falls back to metadata "version": overlay default root:self
   StatusOr<SandboxPlatform> p = HostReader(o).Platform(sb);
   ASSERT_TRUE(p.ok());
@@ -80,7 +84,7 @@ TEST(HostReaderTest, MetadataMergedWithCmdline) {
 
 TEST(HostReaderTest, BrokenNonSentryIsReportedAndSkipped) {
   TempDir tmp;
-  tmp.CopyTree(TestData("proc_ptrace"), "proc");
+  tmp.CopyTree(FixturePath(kProcPtrace), "proc");
   tmp.Write("proc/8676/smaps_rollup", "garbage");
   ErrorReporter errors;
   HostReader reader(Options(tmp.path() + "/proc"), &errors);

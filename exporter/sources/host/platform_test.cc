@@ -6,18 +6,19 @@
 #include <unistd.h>
 
 #include "exporter/sources/host/test_util.h"
+#include "exporter/testing/fixtures.h"
 
 namespace gvisor_exporter {
 namespace {
 
-using host_test::ReadFixture;
 using host_test::TempDir;
 using ::testing::ElementsAre;
+using testing::ReadFixture;
 
 constexpr char kDebian[] = "0.0~20221219.0";
 
 std::vector<std::string> Cmdline(const std::string& name) {
-  return SplitCmdline(ReadFixture("cmdline/" + name + ".cmdline"));
+  return SplitCmdline(ReadFixture("exporter/sources/host/testdata/cmdline/" + name + ".cmdline"));
 }
 
 SandboxPlatform FromSentry(const std::string& id, std::string_view version = kDebian) {

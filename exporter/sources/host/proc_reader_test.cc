@@ -6,14 +6,17 @@
 #include <chrono>
 
 #include "exporter/sources/host/test_util.h"
+#include "exporter/testing/fixtures.h"
 
 namespace gvisor_exporter {
 namespace {
 
 using host_test::TempDir;
-using host_test::TestData;
 using ::testing::ElementsAre;
+using testing::FixturePath;
 using ::testing::IsEmpty;
+
+constexpr char kProcPtrace[] = "exporter/sources/host/testdata/proc_ptrace";
 
 // testdata/proc_ptrace: /proc files of a real runsc 20221219 ptrace sandbox
 // (sentry 8680, gofer 8676, stubs 8699 -> {8710, 9899} found through
@@ -35,7 +38,7 @@ ProcessRef Ref(int64_t pid, ProcessRole role, std::string cid = "") {
 }
 
 TEST(ProcReaderTest, FindsSentryGoferAndStubsOfRealTree) {
-  ProcReader reader(TestData("proc_ptrace"));
+  ProcReader reader(FixturePath(kProcPtrace));
   EXPECT_THAT(
       reader.FindSandboxProcesses(RealSandbox()),
       ElementsAre(Ref(8680, ProcessRole::kSentry), Ref(8676, ProcessRole::kGofer, "gvhptrace"),
@@ -44,7 +47,7 @@ TEST(ProcReaderTest, FindsSentryGoferAndStubsOfRealTree) {
 }
 
 TEST(ProcReaderTest, ReadsRealSentry) {
-  ProcReader reader(TestData("proc_ptrace"));
+  ProcReader reader(FixturePath(kProcPtrace));
   StatusOr<HostProcess> p = reader.Read(8680, ProcessRole::kSentry, 42368);
   ASSERT_TRUE(p.ok()) << p.status().ToString();
   EXPECT_EQ(p->pss_bytes, 7343u * 1024);
@@ -60,7 +63,7 @@ TEST(ProcReaderTest, ReadsRealSentry) {
 
 TEST(ProcReaderTest, LeaderOnlyContextSwitchesWhenAsked) {
   ProcReaderOptions opt;
-  opt.proc_root = TestData("proc_ptrace");
+  opt.proc_root = FixturePath(kProcPtrace);
   opt.sum_thread_ctxt_switches = false;
   StatusOr<HostProcess> p = ProcReader(opt).Read(8680, ProcessRole::kSentry);
   ASSERT_TRUE(p.ok());
@@ -71,7 +74,7 @@ TEST(ProcReaderTest, LeaderOnlyContextSwitchesWhenAsked) {
 TEST(ProcReaderTest, ReadSandboxSumsPss) {
   std::vector<Status> errors;
   std::vector<HostProcess> procs =
-      ProcReader(TestData("proc_ptrace")).ReadSandbox(RealSandbox(), &errors);
+      ProcReader(FixturePath(kProcPtrace)).ReadSandbox(RealSandbox(), &errors);
   EXPECT_THAT(errors, IsEmpty());
   ASSERT_EQ(procs.size(), 5u);
   EXPECT_EQ(procs[0].role, ProcessRole::kSentry);
@@ -84,7 +87,7 @@ TEST(ProcReaderTest, ReadSandboxSumsPss) {
 TEST(ProcReaderTest, ReusedSentryPidIsGone) {
   SandboxInfo sb = RealSandbox();
   sb.pid_start_time = 1;  // another incarnation of pid 8680
-  ProcReader reader(TestData("proc_ptrace"));
+  ProcReader reader(FixturePath(kProcPtrace));
   // Neither the sentry nor its (someone else's) descendants; the gofer still
   // proves itself by its own command line.
   EXPECT_THAT(reader.FindSandboxProcesses(sb),
@@ -97,7 +100,7 @@ TEST(ProcReaderTest, WithoutStartTimeTheSentryMustRunBoot) {
   sb.pid_start_time = 0;
   sb.pid = 8676;  // the gofer's pid: not a sentry
   sb.containers.clear();
-  EXPECT_THAT(ProcReader(TestData("proc_ptrace")).FindSandboxProcesses(sb), IsEmpty());
+  EXPECT_THAT(ProcReader(FixturePath(kProcPtrace)).FindSandboxProcesses(sb), IsEmpty());
 }
 
 TEST(ProcReaderTest, GoferPidThatIsNotAGoferIsSkipped) {
@@ -109,7 +112,7 @@ TEST(ProcReaderTest, GoferPidThatIsNotAGoferIsSkipped) {
   gone.gofer_pid = 424242;
   sb.containers.push_back(dead);
   sb.containers.push_back(gone);
-  std::vector<ProcessRef> refs = ProcReader(TestData("proc_ptrace")).FindSandboxProcesses(sb);
+  std::vector<ProcessRef> refs = ProcReader(FixturePath(kProcPtrace)).FindSandboxProcesses(sb);
   ASSERT_EQ(refs.size(), 4u);
   EXPECT_EQ(refs[1], Ref(8699, ProcessRole::kStub));  // found as a descendant instead
 }
@@ -118,7 +121,7 @@ TEST(ProcReaderTest, GoferPidThatIsNotAGoferIsSkipped) {
 // its stat RSS moves by more than the tolerance; RSS itself is always fresh.
 TEST(ProcReaderTest, PssIsReusedUntilRssMoves) {
   TempDir tmp;
-  tmp.CopyTree(TestData("proc_ptrace"), "proc");
+  tmp.CopyTree(FixturePath(kProcPtrace), "proc");
   ProcReaderOptions opt;
   opt.proc_root = tmp.path() + "/proc";
   opt.pss_max_age = std::chrono::hours(1);
@@ -149,7 +152,7 @@ TEST(ProcReaderTest, PssIsReusedUntilRssMoves) {
 
 TEST(ProcReaderTest, VanishedProcessesAreSkippedQuietly) {
   TempDir tmp;
-  tmp.CopyTree(TestData("proc_ptrace"), "proc");
+  tmp.CopyTree(FixturePath(kProcPtrace), "proc");
   // 8710 died after its parent's children file was read; 55555 too.
   std::filesystem::remove_all(tmp.path() + "/proc/8710");
   tmp.Write("proc/8699/task/8701/children", "55555 ");
@@ -170,7 +173,7 @@ TEST(ProcReaderTest, VanishedProcessesAreSkippedQuietly) {
 
 TEST(ProcReaderTest, BrokenFilesAreReportedNotSkipped) {
   TempDir tmp;
-  tmp.CopyTree(TestData("proc_ptrace"), "proc");
+  tmp.CopyTree(FixturePath(kProcPtrace), "proc");
   tmp.Write("proc/8676/smaps_rollup", "Rss: 12 kB\nPss: twelve kB\n");
   tmp.Write("proc/8710/task/8712/status", "Name:\texe\nState:\tt (tracing stop)\n");  // truncated
   tmp.Write("proc/9899/stat", std::string(8192, '9'));                                // huge

@@ -4,17 +4,17 @@
 
 #include <string_view>
 
-#include "exporter/sources/host/test_util.h"
+#include "exporter/testing/fixtures.h"
 
 namespace gvisor_exporter {
 namespace {
 
-using host_test::ReadFixture;
+using testing::ReadFixture;
 
 // Files captured from a real runsc 20221219 ptrace sandbox (testdata/README.md).
-constexpr char kSentry[] = "proc_ptrace/8680/";
-constexpr char kGofer[] = "proc_ptrace/8676/";
-constexpr char kStub[] = "proc_ptrace/8710/";
+constexpr char kSentry[] = "exporter/sources/host/testdata/proc_ptrace/8680/";
+constexpr char kGofer[] = "exporter/sources/host/testdata/proc_ptrace/8676/";
+constexpr char kStub[] = "exporter/sources/host/testdata/proc_ptrace/8710/";
 
 // Parses `text` and compares every field of the result with `want`.
 void ExpectProcStat(std::string_view text, const ProcStat& want) {

@@ -1,6 +1,7 @@
 // Helpers shared by this module's tests (header-only: only *_test.cc files
 // are compiled into host_test). Scratch directories and file helpers are the
-// shared ones of exporter/testing/temp_dir.h.
+// shared ones of exporter/testing/temp_dir.h, fixtures are read with
+// exporter/testing/fixtures.h.
 #pragma once
 
 #include <string>
@@ -10,13 +11,5 @@
 namespace gvisor_exporter::host_test {
 
 using testing::TempDir;
-
-inline std::string TestData(const std::string& rel) {
-  return testing::SourcePath("exporter/sources/host/testdata/" + rel);
-}
-
-inline std::string ReadFixture(const std::string& rel) {
-  return testing::ReadFixture("exporter/sources/host/testdata/" + rel);
-}
 
 }  // namespace gvisor_exporter::host_test

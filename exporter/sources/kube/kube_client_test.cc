@@ -17,6 +17,7 @@
 
 #include "exporter/sources/kube/kube_source.h"
 #include "exporter/sources/kube/runtimeclass_list.h"
+#include "exporter/testing/fixtures.h"
 #include "exporter/testing/temp_dir.h"
 
 extern char** environ;
@@ -25,13 +26,14 @@ namespace gvisor_exporter {
 namespace {
 
 using namespace std::chrono_literals;  // NOLINT(build/namespaces)
+using ::gvisor_exporter::testing::FixturePath;
 using ::gvisor_exporter::testing::TempDir;
 
 class FakeApiServer {
  public:
   explicit FakeApiServer(const TempDir& dir) : dir_(dir) {
     dir_.Write("token", "token-1\n");
-    const std::string testdata = std::string(GVE_SOURCE_DIR) + "/exporter/sources/kube/testdata/";
+    const std::string testdata = FixturePath("exporter/sources/kube/testdata") + "/";
     std::vector<std::string> args = {
         "/usr/bin/python3", testdata + "fake_apiserver.py",      "--dir",        dir_.path(),
         "--body",           testdata + "runtimeclass_list.json", "--token-file", dir_.Sub("token")};

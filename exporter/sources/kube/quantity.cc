@@ -4,6 +4,8 @@
 #include <cmath>
 #include <string>
 
+#include "exporter/common/text.h"
+
 namespace gvisor_exporter {
 
 namespace {
@@ -13,13 +15,9 @@ constexpr int kMaxExponent = 30;
 
 bool Digit(char c) { return c >= '0' && c <= '9'; }
 
-// Quotes input for error messages; Quantities are short, so no cut needed
-// beyond kMaxQuantityBytes, which the caller already enforced.
-std::string Q(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) out += (c >= 0x20 && c < 0x7f && c != '"') ? c : '?';
-  return out + "\"";
-}
+// Error messages quote the input whole: quantities reaching them are at most
+// kMaxQuantityBytes, which QuotedForMessage's default bound leaves uncut.
+static_assert(kMaxQuantityBytes <= 80);
 
 // Multiplier of an SI or binary suffix; false when unknown.
 bool SuffixMultiplier(std::string_view suffix, double* out) {
@@ -61,7 +59,7 @@ StatusOr<double> ParseQuantity(std::string_view s) {
       break;
     }
   }
-  if (digits == 0) return ParseError("quantity without a number: " + Q(s));
+  if (digits == 0) return ParseError("quantity without a number: " + QuotedForMessage(s));
   // from_chars: locale-independent and without exceptions, on a span the
   // loop above already checked against the grammar.
   double value = 0;
@@ -69,7 +67,7 @@ StatusOr<double> ParseQuantity(std::string_view s) {
   const char* last = s.data() + i;
   if (auto r = std::from_chars(first, last, value, std::chars_format::fixed);
       r.ec != std::errc() || r.ptr != last) {
-    return ParseError("bad quantity number: " + Q(s));
+    return ParseError("bad quantity number: " + QuotedForMessage(s));
   }
   const std::string_view suffix = s.substr(i);
   double multiplier = 1;
@@ -77,25 +75,27 @@ StatusOr<double> ParseQuantity(std::string_view s) {
   // an exponent. A suffix is never empty here ("" is in the table).
   if (!SuffixMultiplier(suffix, &multiplier)) {
     if (suffix[0] != 'e' && suffix[0] != 'E') {
-      return ParseError("unknown quantity suffix in " + Q(s));
+      return ParseError("unknown quantity suffix in " + QuotedForMessage(s));
     }
     // A decimal exponent: (e|E)[+-]digits, nothing after.
     size_t j = 1;
     bool exp_negative = false;
     if (j < suffix.size() && (suffix[j] == '+' || suffix[j] == '-'))
       exp_negative = suffix[j++] == '-';
-    if (j == suffix.size()) return ParseError("quantity exponent without digits: " + Q(s));
+    if (j == suffix.size())
+      return ParseError("quantity exponent without digits: " + QuotedForMessage(s));
     int exponent = 0;
     for (; j < suffix.size(); ++j) {
-      if (!Digit(suffix[j])) return ParseError("bad quantity exponent: " + Q(s));
+      if (!Digit(suffix[j])) return ParseError("bad quantity exponent: " + QuotedForMessage(s));
       exponent = exponent * 10 + (suffix[j] - '0');
-      if (exponent > kMaxExponent) return TooLargeError("quantity exponent too large: " + Q(s));
+      if (exponent > kMaxExponent)
+        return TooLargeError("quantity exponent too large: " + QuotedForMessage(s));
     }
     multiplier = std::pow(10.0, exp_negative ? -exponent : exponent);
   }
   value *= multiplier;
   if (!std::isfinite(value) || value > kMaxMagnitude) {
-    return TooLargeError("quantity too large: " + Q(s));
+    return TooLargeError("quantity too large: " + QuotedForMessage(s));
   }
   return negative ? -value : value;
 }
@@ -103,17 +103,17 @@ StatusOr<double> ParseQuantity(std::string_view s) {
 StatusOr<uint64_t> ParseMemoryBytes(std::string_view s) {
   auto q = ParseQuantity(s);
   if (!q.ok()) return q.status();
-  if (*q < 0) return InvalidError("negative memory quantity " + Q(s));
+  if (*q < 0) return InvalidError("negative memory quantity " + QuotedForMessage(s));
   const double bytes = std::ceil(*q);
   // 2^63: the largest Quantity.Value() Kubernetes itself can represent.
-  if (bytes >= 0x1p63) return TooLargeError("memory quantity too large: " + Q(s));
+  if (bytes >= 0x1p63) return TooLargeError("memory quantity too large: " + QuotedForMessage(s));
   return static_cast<uint64_t>(bytes);
 }
 
 StatusOr<double> ParseCpuCores(std::string_view s) {
   auto q = ParseQuantity(s);
   if (!q.ok()) return q.status();
-  if (*q < 0) return InvalidError("negative cpu quantity " + Q(s));
+  if (*q < 0) return InvalidError("negative cpu quantity " + QuotedForMessage(s));
   return *q == 0 ? 0.0 : *q;  // no "-0"
 }
 

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "exporter/common/json_util.h"
+#include "exporter/common/text.h"
 #include "exporter/sources/kube/quantity.h"
 
 namespace gvisor_exporter {
@@ -20,13 +21,6 @@ bool DnsName(std::string_view s, size_t max, bool dots) {
   if (s.empty() || s.size() > max || !Alnum(s.front()) || !Alnum(s.back())) return false;
   return std::all_of(s.begin(), s.end(),
                      [dots](char c) { return Alnum(c) || c == '-' || (dots && c == '.'); });
-}
-
-// Bounded, printable rendering of an offending value for error messages.
-std::string Quoted(std::string_view v) {
-  std::string out = "\"";
-  for (char c : v.substr(0, 80)) out += (c >= 0x20 && c < 0x7f && c != '"') ? c : '?';
-  return out + (v.size() > 80 ? "...\"" : "\"");
 }
 
 // One quantity of overhead.podFixed; absent leaves `out` unset.
@@ -52,12 +46,13 @@ StatusOr<RuntimeClassInfo> ParseItem(const nlohmann::json& item, size_t index) {
   if (md == item.end() || !md->is_object() || !GetString(*md, "name", &c.name)) {
     return ParseError(where + ": no metadata.name");
   }
-  if (!IsValidDnsSubdomain(c.name)) return InvalidError(where + ": bad name " + Quoted(c.name));
+  if (!IsValidDnsSubdomain(c.name))
+    return InvalidError(where + ": bad name " + QuotedForMessage(c.name));
   if (!GetString(item, "handler", &c.handler)) {
     return ParseError("RuntimeClass " + c.name + ": no handler");
   }
   if (!IsValidDnsLabel(c.handler)) {
-    return InvalidError("RuntimeClass " + c.name + ": bad handler " + Quoted(c.handler));
+    return InvalidError("RuntimeClass " + c.name + ": bad handler " + QuotedForMessage(c.handler));
   }
   auto overhead = item.find("overhead");
   if (overhead == item.end() || overhead->is_null()) return c;
@@ -87,7 +82,7 @@ StatusOr<RuntimeClassList> ParseRuntimeClassList(std::string_view json) {
   std::string kind;
   // The kind tells a list from e.g. a Status object some proxy answered 200 with.
   if (!doc->is_object() || !GetString(*doc, "kind", &kind) || kind != "RuntimeClassList") {
-    return ParseError("not a RuntimeClassList (kind " + Quoted(kind) + ")");
+    return ParseError("not a RuntimeClassList (kind " + QuotedForMessage(kind) + ")");
   }
   auto items = doc->find("items");
   if (items == doc->end() || items->is_null()) return RuntimeClassList{};  // Go's nil slice

@@ -6,18 +6,22 @@
 #include <string>
 
 #include "exporter/sources/runsc_state/test_util.h"
+#include "exporter/testing/fixtures.h"
 
 namespace gvisor_exporter {
 namespace {
 
 using testing::FakeProc;
-using testing::ReadTestdata;
+using testing::ReadFixture;
 using testing::TempDir;
 
 // Captured from the real sandbox behind testdata/real_root (runsc 20221219).
-const std::string kSentryCmdline = ReadTestdata("real_proc/5768/cmdline");
-const std::string kGoferCmdline = ReadTestdata("real_proc/5764/cmdline");
-const std::string kSentryStat = ReadTestdata("real_proc/5768/stat");
+const std::string kSentryCmdline =
+    ReadFixture("exporter/sources/runsc_state/testdata/real_proc/5768/cmdline");
+const std::string kGoferCmdline =
+    ReadFixture("exporter/sources/runsc_state/testdata/real_proc/5764/cmdline");
+const std::string kSentryStat =
+    ReadFixture("exporter/sources/runsc_state/testdata/real_proc/5768/stat");
 
 TEST(ProcCheckTest, RealSentryCmdline) {
   EXPECT_TRUE(IsSentryCmdline(kSentryCmdline, "gvst-pod1"));

@@ -7,6 +7,7 @@
 
 #include "exporter/common/file_util.h"
 #include "exporter/common/ids.h"
+#include "exporter/common/text.h"
 #include "exporter/sources/runsc_state/dir_listing.h"
 #include "exporter/sources/runsc_state/sandbox_builder.h"
 #include "exporter/sources/runsc_state/state_reader.h"
@@ -18,15 +19,6 @@ namespace {
 // Each state file has a .lock beside it, newer runsc adds a socket per
 // sandbox: list a few times more entries than state files we accept.
 size_t MaxListedEntries(size_t max_files) { return max_files * 4 + 64; }
-
-// Names from a directory end up in logs: keep them printable and short.
-std::string Printable(std::string_view s) {
-  constexpr size_t kMax = 200;
-  std::string out;
-  for (char c : s.substr(0, kMax)) out += (c >= 0x20 && c < 0x7f) ? c : '?';
-  if (s.size() > kMax) out += "...";
-  return out;
-}
 
 std::string StripTrailingSlashes(std::string path) {
   while (path.size() > 1 && path.back() == '/') path.pop_back();
@@ -53,7 +45,9 @@ RootScanner::RootScanner(RootScannerOptions options, ErrorReporter* reporter)
     : options_(std::move(options)), reporter_(reporter) {}
 
 void RootScanner::Report(const Status& status, std::string_view subject) {
-  reporter_->Report(kRunscStateSource, status, Printable(subject));
+  // Names from a directory end up in logs: keep them printable and short.
+  constexpr size_t kMaxSubjectBytes = 200;
+  reporter_->Report(kRunscStateSource, status, PrintableAscii(subject, kMaxSubjectBytes));
 }
 
 ScanResult RootScanner::Scan() {

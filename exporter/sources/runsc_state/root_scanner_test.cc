@@ -8,6 +8,7 @@
 #include <string>
 
 #include "exporter/sources/runsc_state/test_util.h"
+#include "exporter/testing/fixtures.h"
 
 namespace gvisor_exporter {
 namespace {
@@ -53,8 +54,9 @@ class RootScannerTest : public ::testing::Test {
 // The captured real root (pause + "worker" subcontainer) with the captured /proc entries.
 TEST_F(RootScannerTest, RealCapturedRoot) {
   const std::string root = tmp_.MakeDir("root");
-  fs::copy(testing::TestdataPath("real_root"), root);
-  fs::copy(testing::TestdataPath("real_proc"), proc_.root(), fs::copy_options::recursive);
+  fs::copy(testing::FixturePath("exporter/sources/runsc_state/testdata/real_root"), root);
+  fs::copy(testing::FixturePath("exporter/sources/runsc_state/testdata/real_proc"), proc_.root(),
+           fs::copy_options::recursive);
   testing::WriteFile(root + "/runsc-gvst-pod1.sock", "");  // newer runsc: ignored quietly
 
   ScanResult r = Scan({root});

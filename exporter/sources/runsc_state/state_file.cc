@@ -5,6 +5,7 @@
 
 #include "exporter/common/ids.h"
 #include "exporter/common/json_util.h"
+#include "exporter/common/text.h"
 
 namespace gvisor_exporter {
 
@@ -15,20 +16,13 @@ using nlohmann::json;
 constexpr std::string_view kStateSuffix = ".state";
 constexpr std::string_view kSandboxSep = "_sandbox:";
 
-// Cuts `s` to at most `max` bytes without splitting a UTF-8 sequence, so the
-// result stays valid UTF-8 (nlohmann rejects invalid UTF-8 on input).
-void TruncateUtf8(std::string* s, size_t max) {
-  if (s->size() <= max) return;
-  size_t n = max;
-  while (n > 0 && (static_cast<unsigned char>((*s)[n]) & 0xC0) == 0x80) --n;
-  s->resize(n);
-}
-
 // A bounded string field; absent or non-string gives "".
 std::string BoundedString(const json& obj, const char* key) {
   std::string out;
   if (!GetString(obj, key, &out)) return "";
-  TruncateUtf8(&out, kMaxAnnotationValueBytes);
+  // Parsed JSON strings are valid UTF-8 (nlohmann rejects anything else), and
+  // cutting on a character boundary keeps them so.
+  out.resize(Utf8Prefix(out, kMaxAnnotationValueBytes).size());
   return out;
 }
 
@@ -135,8 +129,8 @@ std::map<std::string, std::string> ParseMetricMetadata(const json& md) {
     if (!it.value().is_string()) continue;  // documented as a flat string map
     std::string key = it.key();
     std::string value = it.value().get<std::string>();
-    TruncateUtf8(&key, kMaxAnnotationValueBytes);
-    TruncateUtf8(&value, kMaxAnnotationValueBytes);
+    key.resize(Utf8Prefix(key, kMaxAnnotationValueBytes).size());
+    value.resize(Utf8Prefix(value, kMaxAnnotationValueBytes).size());
     out.emplace(std::move(key), std::move(value));
   }
   return out;

@@ -5,23 +5,27 @@
 #include <string>
 
 #include "exporter/sources/runsc_state/test_util.h"
+#include "exporter/testing/fixtures.h"
 
 namespace gvisor_exporter {
 namespace {
 
 using nlohmann::json;
-using testing::ReadTestdata;
+using testing::ReadFixture;
 
-constexpr char kRealSandbox[] = "real_root/gvst-pod1_sandbox:gvst-pod1.state";
-constexpr char kRealSub[] = "real_root/gvst-app1_sandbox:gvst-pod1.state";
-constexpr char kReal20240729[] = "real_20240729_gvst-pod2_sandbox:gvst-pod2.state";
+constexpr char kRealSandbox[] =
+    "exporter/sources/runsc_state/testdata/real_root/gvst-pod1_sandbox:gvst-pod1.state";
+constexpr char kRealSub[] =
+    "exporter/sources/runsc_state/testdata/real_root/gvst-app1_sandbox:gvst-pod1.state";
+constexpr char kReal20240729[] =
+    "exporter/sources/runsc_state/testdata/real_20240729_gvst-pod2_sandbox:gvst-pod2.state";
 
-json RealSandboxJson() { return json::parse(ReadTestdata(kRealSandbox)); }
+json RealSandboxJson() { return json::parse(ReadFixture(kRealSandbox)); }
 
 StatusOr<ParsedStateFile> ParseJsonValue(const json& j) { return ParseStateFile(j.dump()); }
 
 TEST(StateFileTest, ParsesRealSandboxStateFile) {
-  auto p = ParseStateFile(ReadTestdata(kRealSandbox));
+  auto p = ParseStateFile(ReadFixture(kRealSandbox));
   ASSERT_TRUE(p.ok()) << p.status().ToString();
   EXPECT_EQ(p->container_id, "gvst-pod1");
   EXPECT_EQ(p->sandbox_id, "gvst-pod1");
@@ -43,7 +47,7 @@ TEST(StateFileTest, ParsesRealSandboxStateFile) {
 }
 
 TEST(StateFileTest, ParsesRealSubcontainerStateFile) {
-  auto p = ParseStateFile(ReadTestdata(kRealSub));
+  auto p = ParseStateFile(ReadFixture(kRealSub));
   ASSERT_TRUE(p.ok()) << p.status().ToString();
   EXPECT_EQ(p->container_id, "gvst-app1");
   EXPECT_EQ(p->sandbox_id, "gvst-pod1");
@@ -73,7 +77,7 @@ TEST(StateFileTest, NewerReleaseFields) {
 TEST(StateFileTest, ParsesReal20240729SandboxStateFile) {
   // runsc 0.0~20240729.0 (bookworm-backports): podName, namespace, metricMetadata
   // and controlSocketPath live in the "sandbox" object.
-  auto p = ParseStateFile(ReadTestdata(kReal20240729));
+  auto p = ParseStateFile(ReadFixture(kReal20240729));
   ASSERT_TRUE(p.ok()) << p.status().ToString();
   EXPECT_EQ(p->container_id, "gvst-pod2");
   EXPECT_EQ(p->sandbox_id, "gvst-pod2");
@@ -178,7 +182,7 @@ TEST(StateFileTest, RejectsBadIds) {
 }
 
 TEST(StateFileTest, MalformedInputIsAStatusNotACrash) {
-  const std::string real = ReadTestdata(kRealSandbox);
+  const std::string real = ReadFixture(kRealSandbox);
   EXPECT_EQ(ParseStateFile("").status().reason(), Reason::kParse);
   EXPECT_EQ(ParseStateFile("{garbled").status().reason(), Reason::kParse);
   EXPECT_EQ(ParseStateFile(real.substr(0, real.size() / 2)).status().reason(), Reason::kParse);

@@ -14,25 +14,18 @@
 #include <vector>
 
 #include "exporter/common/error_reporter.h"
+#include "exporter/testing/fixtures.h"
 #include "exporter/testing/temp_dir.h"
 
 namespace gvisor_exporter::testing {
-
-inline std::string TestdataPath(const std::string& name) {
-  return SourcePath("exporter/sources/runsc_state/testdata/" + name);
-}
-
-inline std::string ReadTestdata(const std::string& name) {
-  return ReadFixture("exporter/sources/runsc_state/testdata/" + name);
-}
 
 // The real captured sandbox state file, with ids, pids and annotations replaced.
 inline nlohmann::json StateJson(const std::string& container_id, const std::string& sandbox_id,
                                 int64_t sentry_pid, int64_t gofer_pid) {
   const bool pause = container_id == sandbox_id;
-  nlohmann::json j =
-      nlohmann::json::parse(ReadTestdata(pause ? "real_root/gvst-pod1_sandbox:gvst-pod1.state"
-                                               : "real_root/gvst-app1_sandbox:gvst-pod1.state"));
+  nlohmann::json j = nlohmann::json::parse(ReadFixture(
+      pause ? "exporter/sources/runsc_state/testdata/real_root/gvst-pod1_sandbox:gvst-pod1.state"
+            : "exporter/sources/runsc_state/testdata/real_root/gvst-app1_sandbox:gvst-pod1.state"));
   j["id"] = container_id;
   j["sandbox"]["id"] = sandbox_id;
   j["sandbox"]["pid"] = sentry_pid;

@@ -1,21 +1,15 @@
-// Test helpers of the trace module: real captured packets and packet builders.
+// Test helpers of the trace module: packet builders. Real packets captured
+// from runsc 20221219 (tools/capture_trace_packets.py) are fixtures in
+// testdata/, read with exporter/testing/fixtures.h.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <string_view>
 
-#include "exporter/common/file_util.h"
 #include "proto/gvisor_trace.pb.h"
 
 namespace gvisor_exporter::testing {
-
-// A packet captured from runsc 20221219 (tools/capture_trace_packets.py).
-inline std::string Fixture(const std::string& name) {
-  auto data = ReadFileBounded(
-      std::string(GVE_SOURCE_DIR) + "/exporter/sources/trace/testdata/" + name, 1 << 20);
-  return data.ok() ? *data : std::string();
-}
 
 inline std::string Header(uint16_t type, uint32_t dropped, uint16_t header_size = 8) {
   std::string h(header_size, '\0');

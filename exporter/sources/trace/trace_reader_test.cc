@@ -11,13 +11,14 @@
 #include <thread>
 
 #include "exporter/sources/trace/test_util.h"
+#include "exporter/testing/fixtures.h"
 #include "exporter/testing/temp_dir.h"
 
 namespace gvisor_exporter {
 namespace {
 
-using testing::Fixture;
 using testing::RawSyscall;
+using testing::ReadFixture;
 
 bool WaitFor(const std::function<bool()>& cond) {
   for (int i = 0; i < 500; ++i) {
@@ -56,9 +57,11 @@ TEST(TraceReader, CountsRealPacketsFromASocketpair) {
   ASSERT_TRUE(reader.Start().ok());
   Pair p;
   auto sink = reader.AddSink(std::move(p.ours));
-  for (int i = 0; i < 3; ++i) Send(p.theirs.get(), Fixture("raw_getppid_enter.bin"));
-  Send(p.theirs.get(), Fixture("raw_fanotify_init_exit_enosys.bin"));
-  Send(p.theirs.get(), Fixture("task_exit.bin"));
+  for (int i = 0; i < 3; ++i)
+    Send(p.theirs.get(), ReadFixture("exporter/sources/trace/testdata/raw_getppid_enter.bin"));
+  Send(p.theirs.get(),
+       ReadFixture("exporter/sources/trace/testdata/raw_fanotify_init_exit_enosys.bin"));
+  Send(p.theirs.get(), ReadFixture("exporter/sources/trace/testdata/task_exit.bin"));
   Send(p.theirs.get(), "short");
   ASSERT_TRUE(WaitFor([&] { return reader.packet_counts().malformed == 1; }));
   EXPECT_EQ(Calls(*sink, "getppid"), 3u);
@@ -117,7 +120,7 @@ TEST(TraceReader, AWriterIsNeverBlockedByAStoppedReader) {
   // EAGAIN (the sentry drops and counts) instead of waiting.
   Pair p;
   fcntl(p.theirs.get(), F_SETFL, O_NONBLOCK);
-  const std::string packet = Fixture("raw_getppid_enter.bin");
+  const std::string packet = ReadFixture("exporter/sources/trace/testdata/raw_getppid_enter.bin");
   int sent = 0, eagain = 0;
   for (int i = 0; i < 100000 && eagain == 0; ++i) {
     if (send(p.theirs.get(), packet.data(), packet.size(), MSG_NOSIGNAL) > 0) {
@@ -168,11 +171,11 @@ TEST(TraceReader, ListenModeHandshakeThenEvents) {
   // As runsc's setup does: send our handshake, read the consumer's.
   UniqueFd conn = ConnectAsRunsc(reader.options().listen_path);
   ASSERT_TRUE(conn.valid());
-  Send(conn.get(), Fixture("handshake.bin"));
+  Send(conn.get(), ReadFixture("exporter/sources/trace/testdata/handshake.bin"));
   char buf[64];
   ASSERT_EQ(recv(conn.get(), buf, sizeof(buf), 0), 2);
   EXPECT_EQ(std::string(buf, 2), std::string("\x08\x01", 2));
-  Send(conn.get(), Fixture("raw_getppid_enter.bin"));
+  Send(conn.get(), ReadFixture("exporter/sources/trace/testdata/raw_getppid_enter.bin"));
   ASSERT_TRUE(WaitFor([&] { return reader.packet_counts().syscall == 1; }));
   auto sinks = reader.ListenSinks();
   ASSERT_EQ(sinks.size(), 1u);

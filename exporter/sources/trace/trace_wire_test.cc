@@ -3,17 +3,18 @@
 #include <gtest/gtest.h>
 
 #include "exporter/sources/trace/test_util.h"
+#include "exporter/testing/fixtures.h"
 
 namespace gvisor_exporter {
 namespace {
 
-using testing::Fixture;
 using testing::Header;
 using testing::RawSyscall;
+using testing::ReadFixture;
 
 TEST(TraceWire, DecodesRealRawEnterPacket) {
   TraceDecoder d;
-  auto ev = d.Decode(Fixture("raw_getppid_enter.bin"));
+  auto ev = d.Decode(ReadFixture("exporter/sources/trace/testdata/raw_getppid_enter.bin"));
   ASSERT_TRUE(ev.ok()) << ev.status().message();
   EXPECT_EQ(ev->kind, TraceEvent::Kind::kSyscallEnter);
   EXPECT_EQ(ev->sysno, 110u);  // getppid
@@ -23,7 +24,8 @@ TEST(TraceWire, DecodesRealRawEnterPacket) {
 
 TEST(TraceWire, DecodesRealExitWithEnosys) {
   TraceDecoder d;
-  auto ev = d.Decode(Fixture("raw_fanotify_init_exit_enosys.bin"));
+  auto ev =
+      d.Decode(ReadFixture("exporter/sources/trace/testdata/raw_fanotify_init_exit_enosys.bin"));
   ASSERT_TRUE(ev.ok());
   EXPECT_EQ(ev->kind, TraceEvent::Kind::kSyscallExit);
   EXPECT_EQ(ev->sysno, 300u);  // fanotify_init
@@ -34,11 +36,11 @@ TEST(TraceWire, DecodesRealExitWithEnosys) {
 
 TEST(TraceWire, SysnoZeroIsAbsentOnTheWire) {
   TraceDecoder d;
-  auto ev = d.Decode(Fixture("raw_read_enter.bin"));
+  auto ev = d.Decode(ReadFixture("exporter/sources/trace/testdata/raw_read_enter.bin"));
   ASSERT_TRUE(ev.ok());
   EXPECT_EQ(ev->kind, TraceEvent::Kind::kSyscallEnter);
   EXPECT_EQ(ev->sysno, 0u);  // read
-  auto exit = d.Decode(Fixture("raw_read_exit.bin"));
+  auto exit = d.Decode(ReadFixture("exporter/sources/trace/testdata/raw_read_exit.bin"));
   ASSERT_TRUE(exit.ok());
   EXPECT_EQ(exit->kind, TraceEvent::Kind::kSyscallExit);
   EXPECT_EQ(exit->errorno, 0);
@@ -47,15 +49,15 @@ TEST(TraceWire, SysnoZeroIsAbsentOnTheWire) {
 
 TEST(TraceWire, OtherRealTypes) {
   TraceDecoder d;
-  auto start = d.Decode(Fixture("container_start.bin"));
+  auto start = d.Decode(ReadFixture("exporter/sources/trace/testdata/container_start.bin"));
   ASSERT_TRUE(start.ok());
   EXPECT_EQ(start->kind, TraceEvent::Kind::kContainerStart);
   EXPECT_EQ(start->container_id, "capture2");
-  auto exit = d.Decode(Fixture("task_exit.bin"));
+  auto exit = d.Decode(ReadFixture("exporter/sources/trace/testdata/task_exit.bin"));
   ASSERT_TRUE(exit.ok());
   EXPECT_EQ(exit->kind, TraceEvent::Kind::kOther);
   EXPECT_EQ(exit->message_type, 5);
-  auto open = d.Decode(Fixture("typed_open.bin"));
+  auto open = d.Decode(ReadFixture("exporter/sources/trace/testdata/typed_open.bin"));
   ASSERT_TRUE(open.ok());
   EXPECT_EQ(open->kind, TraceEvent::Kind::kOther);
 }
@@ -98,7 +100,7 @@ TEST(TraceWire, GarbledPayloadIsAParseError) {
 }
 
 TEST(TraceWire, Handshake) {
-  auto v = ParseHandshake(Fixture("handshake.bin"));
+  auto v = ParseHandshake(ReadFixture("exporter/sources/trace/testdata/handshake.bin"));
   ASSERT_TRUE(v.ok());
   EXPECT_EQ(*v, 1u);
   EXPECT_EQ(HandshakeReply(), std::string("\x08\x01", 2));
