@@ -263,6 +263,29 @@ TEST(TomlTest, Limits) {
   EXPECT_TRUE(ParseToml(ok_key + "]\n").ok());
 }
 
+// The deepest tree the bounds allow (~1,100 levels: a 65-component header,
+// then arrays of inline tables with 64-component keys, one per line, up to
+// the nesting cap) parses, converts and renders without exhausting the stack
+// (the ASan build runs this too).
+TEST(TomlTest, DeepestAllowedTree) {
+  std::string key = "a";
+  for (int i = 0; i < 63; ++i) key += ".a";
+  const auto document = [&](int levels) {
+    std::string text = "[" + key + ".a]\n" + key + " = [\n";
+    for (int i = 0; i < levels; ++i) text += "{" + key + " = [\n";
+    text += "1\n";
+    for (int i = 0; i < levels; ++i) text += "]}\n";
+    return text + "]\n";
+  };
+  // 1 + 2 * 15 + 1 nested values: exactly the cap of 32.
+  StatusOr<TomlValue> doc = ParseToml(document(15));
+  ASSERT_TRUE(doc.ok()) << doc.status().ToString();
+  EXPECT_NE(doc->ToJson().dump().find("[1]"), std::string::npos);
+  StatusOr<TomlValue> deeper = ParseToml(document(16));
+  EXPECT_NE(deeper.status().message().find("nested value depth"), std::string::npos)
+      << deeper.status().ToString();
+}
+
 TEST(TomlTest, LookupsOnWrongTypes) {
   TomlValue doc = MustParse("a = 1\n");
   EXPECT_EQ(doc.Find("a")->Find("x"), nullptr);
