@@ -10,6 +10,7 @@ PKGS=(
   libcurl4-openssl-dev openssl  # Kubernetes API client; the e2e test's CA
   zlib1g-dev  # gzip of /metrics
   libssl-dev libyaml-cpp-dev libcrypt-dev apache2-utils  # --web.config.file: TLS, YAML, bcrypt; htpasswd in its e2e test
+  libtomlplusplus-dev  # doctor: containerd and runsc.toml configs
   clang libclang-rt-14-dev
   runsc busybox-static prometheus
   containerd runc containernetworking-plugins  # private containerd for the CRI e2e test

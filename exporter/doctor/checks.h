@@ -67,7 +67,7 @@ struct ContainerdConfig {
 
 // Reads `path` and, transitively, the files its `imports = [...]` name (glob
 // patterns; relative to the importing file; at most kMaxConfigFiles in all).
-// FAIL when a file is unreadable or not valid TOML (the error names the line).
+// FAIL when a file is unreadable or not valid TOML (the error names the line and column).
 CheckResult CheckContainerdConfig(const std::string& path, ContainerdConfig* config);
 inline constexpr size_t kMaxConfigFiles = 32;
 

@@ -63,8 +63,9 @@ TEST(CheckContainerdConfigTest, GarbledConfigFailsWithLine) {
   ContainerdConfig config;
   CheckResult r = CheckContainerdConfig(dir.Sub("config.toml"), &config);
   EXPECT_EQ(r.status, CheckStatus::kFail);
-  EXPECT_NE(r.detail.find("line 2: expected ']'"), std::string::npos) << r.detail;
-  EXPECT_EQ(r.data["error"], "line 2: expected ']' after table name, found end of line");
+  EXPECT_NE(r.detail.find("line 2, column 37: "), std::string::npos) << r.detail;
+  EXPECT_EQ(r.data["error"],
+            "line 2, column 37: Error while parsing table header: expected ']', saw '\\n'");
 }
 
 TEST(CheckContainerdConfigTest, UnreadableConfigFails) {

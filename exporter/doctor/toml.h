@@ -1,22 +1,15 @@
-// A small, strict, bounded parser for the TOML subset containerd and
-// containerd-shim-runsc-v1 configs use.
+// TOML documents for the doctor: containerd's config.toml, its imports and
+// every runsc.toml a handler names.
 //
-// The doctor reads /etc/containerd/config.toml, its imports and every
-// runsc.toml a handler names. Those files decide whether pods start, so a
-// config the real parsers (BurntSushi/toml in containerd, pelletier in the
-// shim) would reject must be reported, not half-understood: the parser is
-// strict where TOML 1.0 is (duplicate keys, tables defined twice, control
-// characters, bad escapes, invalid UTF-8, newlines in inline tables) and
-// every error names its line. It is also bounded, since a config is still
-// input: size, nesting depth and value count are limited, and recursion only
-// follows nesting (arrays, inline tables), which the depth limit caps.
+// Those files decide whether pods start, so the doctor must accept exactly
+// what containerd (BurntSushi/toml) and containerd-shim-runsc-v1 (pelletier)
+// accept: TOML 1.0, dates and times included. Parsing is toml++ (Debian's
+// libtomlplusplus-dev); this adapter keeps toml++ (and its configuration
+// macros) inside toml.cc and hands callers a plain, owned tree, so no other
+// file depends on toml++'s API or on how it is built.
 //
-// Supported: comments; bare, "basic" and 'literal' keys, dotted keys;
-// [tables] and [[arrays of tables]] with quoted dotted components such as
-// [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runsc]; basic,
-// literal and both multi-line strings; integers (decimal, 0x, 0o, 0b,
-// underscores); floats (incl. inf/nan); booleans; arrays; inline tables.
-// Not supported (a clear error, never a silent misread): dates and times.
+// A config is still input, so parsing is bounded (see TomlLimits) and errors
+// never throw: they name the line and column.
 #pragma once
 
 #include <cstddef>
@@ -32,31 +25,33 @@
 
 namespace gvisor_exporter {
 
+// Why each bound exists: toml++ itself caps nested arrays and inline tables
+// (TOML_MAX_NESTED_VALUES, set to 32 in toml.cc) but not the components of a
+// dotted key or [table.header], and its parser, its destructors and our
+// conversion all recurse once per level of the tree. Keys never span lines,
+// so limiting the dots on one line limits how deep one key can reach; with the
+// nesting cap that keeps the tree a few thousand levels deep at most.
 struct TomlLimits {
   size_t max_input_bytes = 1 << 20;  // real configs are a few KB
-  size_t max_depth = 32;             // nested arrays / inline tables / table path components
-  size_t max_values = 100'000;       // keys + array elements over the whole document
+  size_t max_dots_per_line = 64;     // real lines have about 10
 };
 
 class TomlValue {
  public:
-  enum class Type { kString, kInteger, kFloat, kBool, kArray, kTable };
+  // kDateTime holds any of TOML's four date/time types as its RFC 3339 text
+  // (as_string()); it is not is_string(): containerd and the shim do not
+  // decode a date into a string field either.
+  enum class Type { kString, kInteger, kFloat, kBool, kDateTime, kArray, kTable };
   using Array = std::vector<TomlValue>;
   using Table = std::map<std::string, TomlValue, std::less<>>;
 
-  TomlValue() : type_(Type::kTable) {}
-  static TomlValue String(std::string s);
-  static TomlValue Integer(int64_t i);
-  static TomlValue Float(double d);
-  static TomlValue Bool(bool b);
-  static TomlValue MakeArray();
-  static TomlValue MakeTable();
+  TomlValue() = default;  // an empty table
 
   Type type() const { return type_; }
   bool is_string() const { return type_ == Type::kString; }
   bool is_table() const { return type_ == Type::kTable; }
   bool is_array() const { return type_ == Type::kArray; }
-  const std::string& as_string() const { return string_; }
+  const std::string& as_string() const { return string_; }  // kString and kDateTime
   int64_t as_integer() const { return integer_; }
   double as_float() const { return float_; }
   bool as_bool() const { return bool_; }
@@ -69,27 +64,23 @@ class TomlValue {
   // The string at `key`, or `fallback` when absent or not a string.
   std::string GetString(std::string_view key, std::string fallback = "") const;
 
-  // For reports: strings, numbers, bools, arrays and tables as JSON.
+  // For reports. JSON lacks inf/nan and dates: those become strings as TOML
+  // spells them ("-inf", "1979-05-27T07:32:00Z").
   nlohmann::json ToJson() const;
 
  private:
-  friend class TomlParser;
-  Type type_;
+  friend class TomlBuilder;
+  Type type_ = Type::kTable;
   std::string string_;
   int64_t integer_ = 0;
   double float_ = 0;
   bool bool_ = false;
   Array array_;
   Table table_;
-  // Parser bookkeeping for TOML's "define once" rules.
-  bool header_defined_ = false;   // [this] appeared
-  bool dotted_defined_ = false;   // created by a dotted key (a.b = 1)
-  bool frozen_ = false;           // an inline table or a static array: complete as written
-  bool array_of_tables_ = false;  // made by [[this]]
 };
 
-// Parses a whole document into its root table. Errors are kParse ("line N:
-// ...") or kTooLarge (a limit), never exceptions.
+// Parses a whole document into its root table. Errors are kParse ("line N,
+// column M: ...") or kTooLarge (a TomlLimits bound), never exceptions.
 StatusOr<TomlValue> ParseToml(std::string_view text, const TomlLimits& limits = {});
 
 }  // namespace gvisor_exporter

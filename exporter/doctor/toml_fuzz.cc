@@ -1,5 +1,6 @@
-// libFuzzer target: ParseToml on arbitrary bytes must never crash, hang or
-// recurse without bound, and whatever parses must render as JSON.
+// libFuzzer target: ParseToml (toml++ behind our adapter) on arbitrary bytes
+// must never crash, hang or overflow the stack (the adapter's depth bounds,
+// see TomlLimits), and whatever parses must convert and render as JSON.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
