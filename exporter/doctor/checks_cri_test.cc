@@ -59,19 +59,20 @@ TEST(CheckCriEndpointTest, ListsValidPodsAndWarnsOnInvalidOnes) {
   EXPECT_NE(r.detail.find("1 pod(s) the exporter skips"), std::string::npos) << r.detail;
 }
 
+CriPod Pod(std::string id, std::string name, std::string handler) {
+  CriPod p;
+  p.id = std::move(id);
+  p.name = std::move(name);
+  p.pod_namespace = "ns";
+  p.runtime_handler = std::move(handler);
+  p.ready = true;
+  return p;
+}
+
 CriInfo TwoPods() {
   CriInfo cri;
   cri.up = true;
-  cri.pods = {{.id = "aaaa",
-               .name = "gv",
-               .pod_namespace = "ns",
-               .runtime_handler = "runsc",
-               .ready = true},
-              {.id = "bbbb",
-               .name = "rc",
-               .pod_namespace = "ns",
-               .runtime_handler = "runc",
-               .ready = true}};
+  cri.pods = {Pod("aaaa", "gv", "runsc"), Pod("bbbb", "rc", "runc")};
   return cri;
 }
 
