@@ -26,7 +26,7 @@ TEST(ParseDurationTest, GoGrammar) {
 
 TEST(ParseDurationTest, RejectsWithAMessage) {
   for (const char* bad : {"", "5", "5x", "s", ".s", ".", "1.2.3s", "-1s", "+1s", "1s ", " 1s", "1S",
-                          "1m30", "9999999999999999999s", "300000h"}) {
+                          "1m30", "9999999999999999999s", "3000000h"}) {
     StatusOr<std::chrono::nanoseconds> d = ParseDuration(bad);
     EXPECT_FALSE(d.ok()) << bad;
     if (!d.ok()) {
