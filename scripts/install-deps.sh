@@ -9,6 +9,7 @@ PKGS=(
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc  # proto/ at build time
   libcurl4-openssl-dev openssl  # Kubernetes API client; the e2e test's CA
   zlib1g-dev  # gzip of /metrics
+  libcli11-dev  # command line: one flag table for the exporter and doctor (header-only)
   libssl-dev libyaml-cpp-dev libcrypt-dev apache2-utils  # --web.config.file: TLS, YAML, bcrypt; htpasswd in its e2e test
   libtomlplusplus-dev  # doctor: containerd and runsc.toml configs
   clang libclang-rt-14-dev

@@ -1,15 +1,22 @@
 // Command-line flags in the Prometheus exporter style (`--web.listen-address`,
-// `--log.level`, ...). Parsing is strict: an unknown flag or a bad value is an
-// error with a message, never silently ignored.
+// `--log.level`, ...), for the exporter and its `doctor` subcommand: one
+// CLI11 table (flags.cc) gives names, defaults (the initializers below),
+// validation and the --help text. Parsing is strict: an unknown flag or a bad
+// value is an error with a message, never silently ignored.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "exporter/common/duration.h"
 #include "exporter/common/status.h"
+#include "exporter/doctor/doctor.h"
+#include "exporter/sources/cri/cri_client.h"
 
 namespace gvisor_exporter {
 
@@ -47,7 +54,7 @@ struct Flags {
   int syscalls_max_per_container = 128;
   int syscalls_max_errors_per_container = 64;
   // Pods, RuntimeClasses and policy from the CRI runtime (containerd).
-  std::string cri_endpoint = "unix:///run/containerd/containerd.sock";  // "" = off
+  std::string cri_endpoint = kDefaultCriEndpoint;  // "" = off
   std::chrono::milliseconds cri_timeout{2000};
   std::vector<std::string> cri_pod_labels;                // label keys exposed as label_<key>
   std::vector<std::string> runtime_handlers = {"runsc"};  // handlers that are gVisor
@@ -61,16 +68,24 @@ struct Flags {
   std::chrono::milliseconds kubernetes_timeout{5000};
   bool print_metrics_doc = false;
   bool version = false;
-  bool help = false;
+  bool help = false;  // --help / -h, of the exporter or (with `doctor` set) of the doctor
+  // `gvisor-exporter doctor ...` was given: its own flags, and the node flags
+  // above that it shares (--runsc.path, --runsc.root, --runsc.root-parent,
+  // --cri.endpoint, --path.devfs, --path.procfs) copied in.
+  std::optional<DoctorOptions> doctor;
 };
 
 // Parses argv (argv[0] skipped). Accepts `--flag=value` and `--flag value`;
-// booleans as `--flag`, `--no-flag`, `--flag=true|false`.
+// booleans as `--flag`, `--no-flag`, `--flag=true|false`. The doctor's flags
+// follow the word `doctor`, which must come first. kInvalid with the message
+// for the user on a usage error.
 StatusOr<Flags> ParseFlags(const std::vector<std::string>& args);
 
-// Parses a Go-style duration: "500ms", "5s", "1m", "1m30s".
-StatusOr<std::chrono::milliseconds> ParseDuration(const std::string& s);
+// The --help text of the exporter, or of its doctor subcommand.
+std::string FlagsUsage(bool doctor = false);
 
-std::string FlagsUsage();
+// Every long flag name of the exporter or of the doctor ("web.listen-address",
+// "no-collector.host", ...; "help" included): what README.md must list.
+std::set<std::string> FlagNames(bool doctor);
 
 }  // namespace gvisor_exporter

@@ -68,6 +68,42 @@ TEST(FlagsTest, PssMaxAgeDefaultsTo30sAndAcceptsZero) {
   EXPECT_EQ(ParseFlags({"--collector.host.pss-max-age=2m"})->pss_max_age, std::chrono::minutes(2));
 }
 
+TEST(FlagsTest, EmptyValueDoesNotTakeTheNextArgument) {
+  auto f = ParseFlags({"--cri.endpoint=", "--poll.interval=2s", "--web.config.file", ""});
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  EXPECT_EQ(f->cri_endpoint, "");
+  EXPECT_EQ(f->poll_interval, std::chrono::seconds(2));
+  EXPECT_EQ(f->web_config_file, "");
+}
+
+TEST(FlagsTest, LastUseWinsAndBooleansNegate) {
+  auto f = ParseFlags({"--web.listen-address=:1", "--web.listen-address=:2", "--no-collector.host",
+                       "--collector.host", "--syscalls.all=true", "--no-syscalls.errors",
+                       "--poll.interval=1h"});
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  EXPECT_EQ(f->listen_address, ":2");
+  EXPECT_TRUE(f->host);
+  EXPECT_TRUE(f->syscalls_all);
+  EXPECT_FALSE(f->syscalls_errors);
+  EXPECT_EQ(f->poll_interval, std::chrono::hours(1));
+}
+
+TEST(FlagsTest, HelpIsGeneratedFromTheTable) {
+  for (const char* help : {"--help", "-h"}) {
+    auto f = ParseFlags({help});
+    ASSERT_TRUE(f.ok()) << help;
+    EXPECT_TRUE(f->help);
+    EXPECT_FALSE(f->doctor.has_value());
+  }
+  const std::string usage = FlagsUsage();
+  for (const char* text : {"--web.listen-address ADDR=:9787", "--poll.interval DURATION=5s",
+                           "--kubernetes.refresh DURATION=5m", "--no-collector.host",
+                           "--cri.endpoint URL=unix:///run/containerd/containerd.sock",
+                           "--runtime.classes HANDLER=CLASS,...=runsc=gvisor"}) {
+    EXPECT_NE(usage.find(text), std::string::npos) << text << " in\n" << usage;
+  }
+}
+
 }  // namespace
 }  // namespace gvisor_exporter
 

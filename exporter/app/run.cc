@@ -38,10 +38,19 @@ int WaitForTermination() {
 }  // namespace
 
 int RunExporter(int argc, char** argv) {
-  // `gvisor-exporter doctor ...`: a one-shot, read-only check of the node.
-  if (argc > 1 && std::string_view(argv[1]) == "doctor") {
-    return RunDoctor(std::vector<std::string>(argv + 2, argv + argc));
+  auto flags = ParseFlags(std::vector<std::string>(argv + 1, argv + argc));
+  if (!flags.ok()) {
+    const bool doctor = argc > 1 && std::string_view(argv[1]) == "doctor";
+    std::fprintf(stderr, "gvisor-exporter: %s\nRun `gvisor-exporter%s --help` for the flags.\n",
+                 flags.status().message().c_str(), doctor ? " doctor" : "");
+    return 2;
   }
+  if (flags->help) {
+    std::cout << FlagsUsage(flags->doctor.has_value());
+    return 0;
+  }
+  // `gvisor-exporter doctor ...`: a one-shot, read-only check of the node.
+  if (flags->doctor) return RunDoctor(*flags->doctor);
   // Block termination signals before any thread starts; SIGPIPE is ignored so a
   // peer closing a socket is an error value, not a crash.
   sigset_t set;
@@ -51,16 +60,6 @@ int RunExporter(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  auto flags = ParseFlags(std::vector<std::string>(argv + 1, argv + argc));
-  if (!flags.ok()) {
-    std::fprintf(stderr, "gvisor-exporter: %s\n\n%s", flags.status().message().c_str(),
-                 FlagsUsage().c_str());
-    return 2;
-  }
-  if (flags->help) {
-    std::cout << FlagsUsage();
-    return 0;
-  }
   if (flags->version) {
     std::cout << "gvisor-exporter " << kVersion << "\n";
     return 0;

@@ -21,6 +21,7 @@
 
 #include "exporter/doctor/toml.h"
 #include "exporter/model/sandbox.h"
+#include "exporter/sources/cri/pod_mapper.h"
 
 namespace gvisor_exporter::doctor {
 
@@ -147,19 +148,18 @@ CheckResult CheckControlSockets(const std::vector<LiveSandbox>& sandboxes,
 
 // ---- CRI
 
-struct CriPod {
-  std::string id, name, pod_namespace, handler;
-  bool ready = false;
-};
-
 struct CriInfo {
   bool up = false;
   std::string runtime_name, runtime_version, api_version;
+  // Validated as the exporter validates them (ValidatePod), so the doctor
+  // sees the pods the exporter would map.
   std::vector<CriPod> pods;
 };
 
-// Version + ListPodSandbox on `endpoint`. WARN when unreachable: the exporter
-// still works without CRI (no pod/RuntimeClass mapping).
+// Version + ListPodSandbox on `endpoint` with the exporter's CRI client (same
+// channel, same error mapping). WARN when unreachable: the exporter still
+// works without CRI (no pod/RuntimeClass mapping), and when the runtime lists
+// pods the exporter would skip as invalid.
 CheckResult CheckCriEndpoint(const std::string& endpoint, std::chrono::milliseconds timeout,
                              CriInfo* info);
 // Handlers the pods use. WARN when a pod names a handler the containerd config

@@ -1,34 +1,11 @@
 // The CRI endpoint (containerd's CRI plugin) and the handlers its pods use.
-#include <grpcpp/client_context.h>
-#include <grpcpp/create_channel.h>
-#include <grpcpp/security/credentials.h>
-#include <grpcpp/support/channel_arguments.h>
-#include <sys/stat.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <map>
 
 #include "exporter/doctor/checks.h"
-#include "proto/cri_runtime.grpc.pb.h"
+#include "exporter/sources/cri/cri_client.h"
 
 namespace gvisor_exporter::doctor {
-
-namespace {
-
-std::string SocketPath(const std::string& endpoint) {
-  if (endpoint.rfind("unix://", 0) == 0) return endpoint.substr(7);
-  if (endpoint.rfind("unix:", 0) == 0) return endpoint.substr(5);
-  if (endpoint.rfind('/', 0) == 0) return endpoint;
-  return "";
-}
-
-std::string GrpcError(const grpc::Status& s) {
-  // The peer's message is input: bounded.
-  return std::to_string(static_cast<int>(s.error_code())) + " " + s.error_message().substr(0, 200);
-}
-
-}  // namespace
 
 CheckResult CheckCriEndpoint(const std::string& endpoint, std::chrono::milliseconds timeout,
                              CriInfo* info) {
@@ -38,67 +15,50 @@ CheckResult CheckCriEndpoint(const std::string& endpoint, std::chrono::milliseco
     r.detail = "disabled (--cri.endpoint=\"\")";
     return r;
   }
-  const std::string hint =
-      "pass containerd's socket with --cri.endpoint=unix:///run/containerd/containerd.sock; the "
-      "exporter works without CRI, minus pod/RuntimeClass mapping";
-  const std::string path = SocketPath(endpoint);
-  struct stat st {};
-  if (!path.empty() && (::stat(path.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode))) {
+  const auto warn = [&](const std::string& detail) {
     r.status = CheckStatus::kWarn;
-    r.detail = path + (::stat(path.c_str(), &st) != 0 ? ": " + std::string(strerror(errno))
-                                                      : " is not a socket");
-    r.hint = hint;
+    r.detail = detail;
+    r.hint = std::string("pass containerd's socket with --cri.endpoint=") + kDefaultCriEndpoint +
+             "; the exporter works without CRI, minus pod/RuntimeClass mapping";
     return r;
-  }
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(16 << 20);
-  args.SetInt(GRPC_ARG_ENABLE_HTTP_PROXY, 0);
-  auto channel = grpc::CreateCustomChannel(path.empty() ? endpoint : "unix://" + path,
-                                           grpc::InsecureChannelCredentials(), args);
-  auto stub = runtime::v1::RuntimeService::NewStub(channel);
+  };
+  // The exporter's client: what works here works for the exporter. A missing
+  // or non-socket path fails before any connection attempt, with the path.
+  CriClient client(CriClientOptions{.endpoint = endpoint});
   const auto deadline = std::chrono::system_clock::now() + timeout;
-  runtime::v1::VersionResponse version;
-  {
-    grpc::ClientContext ctx;
-    ctx.set_deadline(deadline);
-    runtime::v1::VersionRequest req;
-    grpc::Status s = stub->Version(&ctx, req, &version);
-    if (!s.ok()) {
-      r.status = CheckStatus::kWarn;
-      r.detail = "Version on " + endpoint + " failed: " + GrpcError(s);
-      r.hint = hint;
-      return r;
-    }
-  }
+  StatusOr<runtime::v1::VersionResponse> version = client.Version(deadline);
+  if (!version.ok()) return warn(endpoint + ": " + version.status().ToString());
   info->up = true;
-  info->runtime_name = version.runtime_name();
-  info->runtime_version = version.runtime_version();
-  info->api_version = version.runtime_api_version();
+  info->runtime_name = version->runtime_name();
+  info->runtime_version = version->runtime_version();
+  info->api_version = version->runtime_api_version();
   r.data["runtime_name"] = info->runtime_name;
   r.data["runtime_version"] = info->runtime_version;
   r.data["runtime_api_version"] = info->api_version;
-  runtime::v1::ListPodSandboxResponse pods;
-  {
-    grpc::ClientContext ctx;
-    ctx.set_deadline(deadline);
-    runtime::v1::ListPodSandboxRequest req;
-    grpc::Status s = stub->ListPodSandbox(&ctx, req, &pods);
-    if (!s.ok()) {
-      r.status = CheckStatus::kWarn;
-      r.detail = info->runtime_name + " " + info->runtime_version + " answers Version but " +
-                 "ListPodSandbox failed: " + GrpcError(s);
-      r.hint = hint;
-      return r;
+  const std::string runtime = info->runtime_name + " " + info->runtime_version;
+  StatusOr<runtime::v1::ListPodSandboxResponse> pods = client.ListPodSandbox(deadline);
+  if (!pods.ok()) return warn(runtime + " answers Version but " + pods.status().ToString());
+  std::vector<std::string> invalid;
+  for (const runtime::v1::PodSandbox& p : pods->items()) {
+    StatusOr<CriPod> pod = ValidatePod(p, {});
+    if (pod.ok()) {
+      info->pods.push_back(std::move(pod).value());
+    } else {
+      invalid.push_back(pod.status().message());
     }
   }
-  for (const runtime::v1::PodSandbox& p : pods.items()) {
-    info->pods.push_back({p.id(), p.metadata().name(), p.metadata().namespace_(),
-                          p.runtime_handler(),
-                          p.state() == runtime::v1::PodSandboxState::SANDBOX_READY});
-  }
   r.data["pods"] = info->pods.size();
-  r.detail = info->runtime_name + " " + info->runtime_version + " (CRI " + info->api_version +
-             ") at " + endpoint + ", " + std::to_string(info->pods.size()) + " pod(s)";
+  r.data["invalid_pods"] = invalid;
+  r.detail = runtime + " (CRI " + info->api_version + ") at " + endpoint + ", " +
+             std::to_string(info->pods.size()) + " pod(s)";
+  if (!invalid.empty()) {
+    r.status = CheckStatus::kWarn;
+    r.detail += "; " + std::to_string(invalid.size()) +
+                " pod(s) the exporter skips as invalid, e.g. " + invalid.front();
+    r.hint =
+        "pods with such ids or names get no pod metrics (gvisor_exporter_errors_total counts "
+        "them under source \"cri\")";
+  }
   return r;
 }
 
@@ -116,18 +76,18 @@ CheckResult CheckCriHandlers(const CriInfo& cri, const std::set<std::string>* co
   for (const LiveSandbox& s : sandboxes) sandbox_ids.insert(s.info.id);
   nlohmann::json pods = nlohmann::json::array();
   for (const CriPod& p : cri.pods) {
-    ++by_handler[p.handler];
+    ++by_handler[p.runtime_handler];
     // "" is the runtime's default handler: always defined.
-    if (config_handlers != nullptr && !p.handler.empty() &&
-        config_handlers->count(p.handler) == 0) {
-      unknown.insert(p.handler);
+    if (config_handlers != nullptr && !p.runtime_handler.empty() &&
+        config_handlers->count(p.runtime_handler) == 0) {
+      unknown.insert(p.runtime_handler);
     }
-    const bool gvisor = gvisor_handlers.count(p.handler) != 0;
+    const bool gvisor = gvisor_handlers.count(p.runtime_handler) != 0;
     if (gvisor && p.ready && sandbox_ids.count(p.id) == 0) unseen.insert(p.id.substr(0, 12));
     pods.push_back({{"id", p.id},
                     {"name", p.name},
                     {"namespace", p.pod_namespace},
-                    {"handler", p.handler},
+                    {"handler", p.runtime_handler},
                     {"ready", p.ready},
                     {"gvisor", gvisor}});
   }

@@ -8,34 +8,33 @@
 #include <string>
 #include <vector>
 
-#include "exporter/common/status.h"
 #include "exporter/doctor/checks.h"
 
 namespace gvisor_exporter {
 
+// What `doctor` checks. Its command line is the exporter's (exporter/app/
+// flags.cc: one flag table, so --runsc.*, --cri.endpoint and --path.* mean
+// the same and default the same for both); the node fields here are filled
+// from it and have no defaults of their own.
 struct DoctorOptions {
+  // Doctor-only flags.
   std::string containerd_config = "/etc/containerd/config.toml";  // "" skips the config checks
-  std::string runsc_path = "runsc";
+  std::string output = "text";                                    // text|json
+  std::chrono::milliseconds timeout{2000};  // per runsc / control socket / CRI call
+  // Shared with the exporter.
+  std::string runsc_path;
   std::vector<std::string> roots;
-  std::vector<std::string> root_parents = {"/run/containerd/runsc"};
-  std::string cri_endpoint = "unix:///run/containerd/containerd.sock";  // "" skips CRI
-  std::string devfs = "/dev";
-  std::string procfs = "/proc";
-  std::string output = "text";  // text|json
-  std::chrono::milliseconds timeout{2000};
-  bool help = false;
+  std::vector<std::string> root_parents;
+  std::string cri_endpoint;  // "" skips CRI
+  std::string devfs;
+  std::string procfs;
 };
-
-// Parses the arguments after `doctor` (--name=value or --name value).
-// kInvalid with a message on a usage error.
-StatusOr<DoctorOptions> ParseDoctorArgs(const std::vector<std::string>& args);
-std::string DoctorUsage();
 
 // Runs every check in report order.
 std::vector<doctor::CheckResult> RunDoctorChecks(const DoctorOptions& options);
 
-// The subcommand: prints the report to stdout; returns 0 (all OK/WARN),
-// 1 (a FAIL) or 2 (usage error, message on stderr).
-int RunDoctor(const std::vector<std::string>& args);
+// The subcommand: prints the report to stdout; returns 0 (all OK/WARN) or 1
+// (a FAIL). Usage errors (exit code 2) are the flag parser's.
+int RunDoctor(const DoctorOptions& options);
 
 }  // namespace gvisor_exporter

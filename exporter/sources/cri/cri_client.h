@@ -18,10 +18,15 @@
 
 namespace gvisor_exporter {
 
+// containerd's CRI socket where Debian, Ubuntu and the upstream packages put
+// it: the default of --cri.endpoint (exporter and doctor) and the path the
+// doctor's hints name.
+inline constexpr char kDefaultCriEndpoint[] = "unix:///run/containerd/containerd.sock";
+
 struct CriClientOptions {
-  // gRPC target: "unix:///run/containerd/containerd.sock" (a bare absolute
-  // path is taken as a unix socket).
-  std::string endpoint = "unix:///run/containerd/containerd.sock";
+  // gRPC target: kDefaultCriEndpoint or another "unix://" path (a bare
+  // absolute path is taken as a unix socket).
+  std::string endpoint = kDefaultCriEndpoint;
   // ListPodSandbox with every label and annotation of ~110 pods is ~100 KB.
   int max_receive_bytes = 16 << 20;
   std::chrono::milliseconds min_reconnect_backoff{500};

@@ -84,7 +84,8 @@ TEST(TraceReader, ANewSessionsSinkContinuesTheLastOnesCounts) {
   ASSERT_TRUE(reader.Start().ok());
   Pair first;
   auto sink = reader.AddSink(std::move(first.ours));
-  for (int i = 0; i < 2; ++i) Send(first.theirs.get(), Fixture("raw_getppid_enter.bin"));
+  for (int i = 0; i < 2; ++i)
+    Send(first.theirs.get(), ReadFixture("exporter/sources/trace/testdata/raw_getppid_enter.bin"));
   first.theirs.reset();  // sampling: the window's session was deleted
   ASSERT_TRUE(WaitFor([&] { return sink->closed(); }));
   EXPECT_EQ(Calls(*sink, "getppid"), 2u);
@@ -92,7 +93,7 @@ TEST(TraceReader, ANewSessionsSinkContinuesTheLastOnesCounts) {
   Pair second;
   auto next = reader.AddSink(std::move(second.ours), sink.get());
   reader.RemoveSink(sink);
-  Send(second.theirs.get(), Fixture("raw_getppid_enter.bin"));
+  Send(second.theirs.get(), ReadFixture("exporter/sources/trace/testdata/raw_getppid_enter.bin"));
   ASSERT_TRUE(WaitFor([&] { return Calls(*next, "getppid") == 3u; }));
   EXPECT_FALSE(next->closed());
   // A fresh sink starts from zero.
