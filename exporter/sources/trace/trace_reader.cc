@@ -271,6 +271,7 @@ void TraceReader::Loop() {
       if (errno == EINTR) continue;
       return;
     }
+    bool drained = false;
     for (int i = 0; i < n && !stop_; ++i) {
       const uint64_t id = events[i].data.u64;
       if (id == kWakeId) continue;
@@ -284,7 +285,13 @@ void TraceReader::Loop() {
         auto it = sinks_.find(id);
         if (it != sinks_.end()) sink = it->second;
       }
-      if (sink && !sink->closed()) Drain(*sink);
+      if (sink && !sink->closed()) {
+        Drain(*sink);
+        drained = true;
+      }
+    }
+    if (drained && options_.coalesce.count() > 0 && !stop_) {
+      std::this_thread::sleep_for(options_.coalesce);
     }
   }
 }

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -67,6 +68,12 @@ class TraceReader {
     // (pod-init config "endpoint"); "" = attach mode only.
     std::string listen_path;
     size_t max_listen_connections = 4096;
+    // After a round that read events the thread pauses this long before it
+    // waits again, so a busy sandbox's events pile up in the sink's buffer
+    // and are read in batches. Waking the reader once per event is what made
+    // a traced syscall expensive: the sentry pays for every wakeup it causes
+    // (BENCHMARKS.md). 0 = read as soon as anything arrives.
+    std::chrono::microseconds coalesce{1000};
   };
 
   using PacketCounts = TracePacketCounts;
