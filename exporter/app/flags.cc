@@ -295,6 +295,11 @@ void AddExporterFlags(CLI::App* app, Flags* f) {
           "workload pays the tracing cost only then; counts go out as\n"
           "*_sampled_total with the traced time (off: exact counts)",
           [f](const std::string& v) { ParseSample(v, f); });
+  t.Duration("syscalls.reader-pause", &f->syscalls_reader_pause,
+             "pause after reading events, so they are read in batches:\n"
+             "1ms made a traced syscall ~3x cheaper for one busy sandbox\n"
+             "but caused drops with 10 busy ones on 2 cores (BENCHMARKS.md)",
+             std::chrono::milliseconds(0), std::chrono::milliseconds(100));
   t.Bool("syscalls.force", &f->syscalls_force,
          "replace another consumer's trace session (off: leave it)");
   t.String("syscalls.record-file", "FILE", &f->syscalls_record_file,

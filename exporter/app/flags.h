@@ -49,6 +49,8 @@ struct Flags {
   std::vector<uint64_t> syscalls_filter;  // syscall numbers; empty = all
   // --syscalls.sample=ON/PERIOD: trace ON out of every PERIOD; 0/0 = always.
   std::chrono::milliseconds syscalls_sample_on{0}, syscalls_sample_period{0};
+  // --syscalls.reader-pause: TraceReader::Options::coalesce (0 = off).
+  std::chrono::milliseconds syscalls_reader_pause{0};
   bool syscalls_force = false;
   std::string syscalls_record_file = "/run/gvisor-exporter/trace-sessions.json";
   int syscalls_max_per_container = 128;

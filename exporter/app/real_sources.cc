@@ -117,6 +117,8 @@ PollerSources MakeRealSources(const Flags& flags, ErrorReporter* errors) {
     trace.syscalls = flags.syscalls_filter;
     trace.sample_on = flags.syscalls_sample_on;
     trace.sample_period = flags.syscalls_sample_period;
+    trace.reader.coalesce =
+        std::chrono::duration_cast<std::chrono::microseconds>(flags.syscalls_reader_pause);
     trace.force = flags.syscalls_force;
     trace.record_path = flags.syscalls_record_file;
     trace.urpc.call_timeout = flags.control_timeout;

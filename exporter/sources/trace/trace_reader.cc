@@ -9,6 +9,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -20,7 +21,8 @@ constexpr uint64_t kWakeId = 0;
 constexpr uint64_t kListenId = ~uint64_t{0};
 constexpr size_t kBatch = 32;  // packets per recvmmsg
 constexpr size_t kPacketBuffer = kMaxPacketBytes;
-constexpr int kMaxBatchesPerWakeup = 64;  // then let other sinks have a turn
+constexpr int kMaxBatchesPerWakeup = 64;   // then let other sinks have a turn
+constexpr size_t kDeepQueue = 4 * kBatch;  // no coalescing pause after reading this many
 
 }  // namespace
 
@@ -178,6 +180,7 @@ void TraceReader::Accept() {
 }
 
 void TraceReader::Drain(TraceSink& sink) {
+  drained_packets_ = 0;
   const int fd = sink.fd_.get();
   if (sink.listen_ && !sink.handshaken_) {
     // runsc sends Handshake{version} without a header and waits for ours.
@@ -218,6 +221,7 @@ void TraceReader::Drain(TraceSink& sink) {
       MarkClosed(sink);
       return;
     }
+    drained_packets_ += static_cast<size_t>(n);
     bool eof = false;
     {
       std::lock_guard<std::mutex> lock(sink.stats_->mu);
@@ -272,6 +276,7 @@ void TraceReader::Loop() {
       return;
     }
     bool drained = false;
+    size_t deepest = 0;  // packets read from the fullest sink this round
     for (int i = 0; i < n && !stop_; ++i) {
       const uint64_t id = events[i].data.u64;
       if (id == kWakeId) continue;
@@ -288,9 +293,12 @@ void TraceReader::Loop() {
       if (sink && !sink->closed()) {
         Drain(*sink);
         drained = true;
+        deepest = std::max(deepest, drained_packets_);
       }
     }
-    if (drained && options_.coalesce.count() > 0 && !stop_) {
+    // A deep queue means the reader is behind (a loaded node, many busy
+    // sandboxes): then it reads on at once rather than risk the sentry's drops.
+    if (drained && deepest < kDeepQueue && options_.coalesce.count() > 0 && !stop_) {
       std::this_thread::sleep_for(options_.coalesce);
     }
   }

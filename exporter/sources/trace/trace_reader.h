@@ -72,8 +72,9 @@ class TraceReader {
     // waits again, so a busy sandbox's events pile up in the sink's buffer
     // and are read in batches. Waking the reader once per event is what made
     // a traced syscall expensive: the sentry pays for every wakeup it causes
-    // (BENCHMARKS.md). 0 = read as soon as anything arrives.
-    std::chrono::microseconds coalesce{1000};
+    // (BENCHMARKS.md). 0 = read as soon as anything arrives, the default:
+    // under load (10 busy sandboxes on 2 cores) pausing caused drops.
+    std::chrono::microseconds coalesce{0};
   };
 
   using PacketCounts = TracePacketCounts;
@@ -104,8 +105,9 @@ class TraceReader {
   void MarkClosed(TraceSink& sink);
 
   const Options options_;
-  TraceDecoder decoder_;       // reader thread only
-  std::vector<char> buffers_;  // reader thread only: one batch of packets
+  TraceDecoder decoder_;        // reader thread only
+  size_t drained_packets_ = 0;  // reader thread only: packets the last Drain() read
+  std::vector<char> buffers_;   // reader thread only: one batch of packets
   UniqueFd epoll_;
   UniqueFd wake_;    // eventfd: stop
   UniqueFd listen_;  // listen mode
