@@ -325,3 +325,31 @@ def test_sampling_traces_windows_and_never_passes_for_exact(runsc, probe, workdi
     assert e.stop() == 0
     assert trace_list(runsc, sid)[0] == []
     runsc.delete(sid)
+
+
+def test_cost_knobs_enter_only_filter_and_reader_pause_still_count_exactly(runsc, probe, workdir,
+                                                                           start_exporter):
+    """The ways to bound tracing cost (README, BENCHMARKS.md) on a real sandbox:
+    enter points only, a syscall filter, and the reader pause. What is traced
+    is still counted exactly; what is not is not served."""
+    sid = f"gvsk{N}"
+    runsc.run_sandbox(sid, pod="knobs", namespace="sc-knobs", uid="u-k",
+                      annotations={"gvisor-exporter.io/syscalls": "true"})
+    e = start_exporter(*exporter_args(runsc, workdir, "--no-syscalls.errors",
+                                      "--syscalls.filter=getppid,exit_group",
+                                      "--syscalls.reader-pause=1ms"))
+    wait_state(e, sid, "active")
+    assert run_probe(runsc, sid, probe, "getppid", "4000")["getppid"] == 4000
+    assert run_probe(runsc, sid, probe, "enosys")["fanotify_init_errno"] == 38
+    labels = {"sandbox_id": sid, "container": ""}
+    wait_value(e, "gvisor_container_syscalls_total", 4000, syscall="getppid", **labels)
+    wait_value(e, "gvisor_container_syscalls_total", 2, syscall="exit_group", **labels)
+    s = e.scrape()
+    # Filtered out: no series for other syscalls; enter only: no errors, no ENOSYS.
+    assert {l["syscall"] for l, _ in s.select("gvisor_container_syscalls_total", sandbox_id=sid)} == \
+        {"getppid", "exit_group"}
+    assert not s.select("gvisor_container_syscall_errors_total", sandbox_id=sid)
+    assert not s.select("gvisor_container_syscalls_unimplemented_total", sandbox_id=sid)
+    assert s.value("gvisor_sandbox_syscall_events_dropped_total", sandbox_id=sid) == 0
+    assert e.stop() == 0
+    runsc.delete(sid)
