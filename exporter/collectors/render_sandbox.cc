@@ -1,5 +1,3 @@
-#include <set>
-
 #include "exporter/collectors/family_builder.h"
 #include "exporter/collectors/render.h"
 #include "exporter/collectors/render_internal.h"
@@ -55,11 +53,8 @@ void RenderSandboxes(SandboxRange sandboxes, bool keep_empty, Families* out) {
     }
     if (s.usage.pids) pids.Add(l, static_cast<double>(*s.usage.pids));
     if (s.usage.network) {
-      // The parser keeps names unique in practice; a repeated name would be a
-      // duplicate series, so only its first entry is rendered.
-      std::set<std::string> seen;
+      // Names are unique: the parser keeps the first of a repeated name.
       for (const NetworkInterface& n : *s.usage.network) {
-        if (!seen.insert(n.name).second) continue;
         const auto il = With(l, {n.name});
         const std::pair<RangeFamilyBuilder*, uint64_t> values[] = {
             {&rx_bytes, n.rx_bytes},     {&rx_packets, n.rx_packets}, {&rx_errors, n.rx_errors},

@@ -1,5 +1,7 @@
 #include "exporter/sources/control/usage_parser.h"
 
+#include <set>
+#include <string>
 #include <utility>
 
 #include "exporter/common/ids.h"
@@ -80,6 +82,7 @@ StatusOr<std::vector<NetworkInterface>> ParseNetworkInterfaces(const nlohmann::j
   if (!list.is_array()) return ParseError("\"network_interfaces\" is not an array");
   if (list.size() > 64 * kMaxNetworkInterfaces) return TooLargeError("too many network interfaces");
   std::vector<NetworkInterface> out;
+  std::set<std::string> names;  // a repeated name would make duplicate series: first one wins
   for (const auto& item : list) {
     if (!item.is_object()) return ParseError("a network interface is not an object");
     NetworkInterface n;
@@ -89,7 +92,9 @@ StatusOr<std::vector<NetworkInterface>> ParseNetworkInterfaces(const nlohmann::j
         {"RxDropped", &n.rx_dropped}, {"TxBytes", &n.tx_bytes},     {"TxPackets", &n.tx_packets},
         {"TxErrors", &n.tx_errors},   {"TxDropped", &n.tx_dropped}};
     for (const auto& [key, field] : fields) GVE_RETURN_IF_ERROR(ReadCounter(item, key, field));
-    if (out.size() < kMaxNetworkInterfaces) out.push_back(std::move(n));
+    if (out.size() < kMaxNetworkInterfaces && names.insert(n.name).second) {
+      out.push_back(std::move(n));
+    }
   }
   return out;
 }

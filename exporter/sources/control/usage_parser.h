@@ -43,8 +43,9 @@ struct EventStats {
   // ids that fail IsValidId are skipped.
   std::map<std::string, uint64_t> container_cpu_ns;
   // data.network_interfaces (runsc >= 2023): the sandbox's network stack,
-  // the same in every container's event. At most kMaxNetworkInterfaces;
-  // entries with a name that is not a plausible interface name are skipped.
+  // the same in every container's event. At most kMaxNetworkInterfaces, with
+  // unique names (the first of a repeated name wins); entries with a name that
+  // is not a plausible interface name are skipped.
   std::optional<std::vector<NetworkInterface>> network;
 };
 

@@ -289,7 +289,8 @@ SyscallSync TraceSessionSource::Sync(const std::vector<SandboxInfo>& live) {
     if (sampling()) {
       stats.sampled = true;
       Clock::duration traced = e.traced;
-      if (e.state == TraceSessionState::kActive) traced += Clock::now() - e.window_start;
+      if (e.state == TraceSessionState::kActive && now > e.window_start)
+        traced += now - e.window_start;
       stats.traced_seconds = std::chrono::duration<double>(traced).count();
     }
     if (e.sink) {
