@@ -39,6 +39,17 @@ std::vector<int64_t> ParsePidList(std::string_view text) {
   return out;
 }
 
+// taskstats takes pids of the caller's pid namespace; the state files' pids
+// are those of proc_root. They agree when proc_root's "self" is our own pid.
+bool SameProcNumbering(const std::string& proc_root) {
+  char buf[32];
+  const ssize_t n = ::readlink((proc_root + "/self").c_str(), buf, sizeof(buf) - 1);
+  if (n <= 0) return false;
+  int64_t self = 0;
+  return host_io::ParsePid(std::string_view(buf, static_cast<size_t>(n)), &self) &&
+         self == ::getpid();
+}
+
 }  // namespace
 
 ProcReader::ProcReader(std::string proc_root)
@@ -51,6 +62,14 @@ ProcReader::ProcReader(ProcReaderOptions options) : options_(std::move(options))
   page_size_ = page > 0 ? static_cast<uint64_t>(page) : 4096;
   if (options_.pss_max_age.count() > 0) {
     pss_cache_ = std::make_shared<PssCache>(options_.pss_max_age, options_.pss_rss_tolerance);
+  }
+  if (options_.sum_thread_ctxt_switches && options_.taskstats &&
+      SameProcNumbering(options_.proc_root)) {
+    StatusOr<std::unique_ptr<TaskstatsClient>> client = TaskstatsClient::Open();
+    if (client.ok()) {
+      taskstats_ = std::move(client).value();
+      taskstats_refused_ = std::make_shared<std::atomic<bool>>(false);
+    }
   }
 }
 
@@ -82,7 +101,18 @@ StatusOr<ProcStat> ProcReader::ReadStat(int64_t pid) const {
   return st;
 }
 
-StatusOr<uint64_t> ProcReader::SumContextSwitches(int proc_dir_fd, uint64_t* nonvoluntary) const {
+StatusOr<uint64_t> ProcReader::SumContextSwitches(int proc_dir_fd, int64_t pid,
+                                                  uint64_t* nonvoluntary) const {
+  if (taskstats_ != nullptr && !taskstats_refused_->load(std::memory_order_relaxed)) {
+    StatusOr<TaskContextSwitches> sw = taskstats_->Query(pid);
+    if (sw.ok()) {
+      *nonvoluntary = sw->nonvoluntary;
+      return sw->voluntary;
+    }
+    if (sw.status().reason() == Reason::kNotFound) return sw.status();
+    // Refused (no CAP_NET_ADMIN) or broken: /proc from now on.
+    if (sw.status().reason() == Reason::kPermission) taskstats_refused_->store(true);
+  }
   std::vector<int64_t> tids = {0};  // 0: the leader's own status file
   if (options_.sum_thread_ctxt_switches) {
     StatusOr<std::vector<int64_t>> listed =
@@ -133,7 +163,7 @@ StatusOr<HostProcess> ProcReader::Read(int64_t pid, ProcessRole role,
   if (!smaps.ok()) return smaps.status();
 
   uint64_t nonvol = 0;
-  StatusOr<uint64_t> vol = SumContextSwitches(fd, &nonvol);
+  StatusOr<uint64_t> vol = SumContextSwitches(fd, pid, &nonvol);
   if (!vol.ok()) return vol.status();
 
   HostProcess p;

@@ -14,6 +14,7 @@
 // skips it silently.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -28,6 +29,7 @@
 #include "exporter/model/sandbox.h"
 #include "exporter/sources/host/procfs.h"
 #include "exporter/sources/host/pss_cache.h"
+#include "exporter/sources/host/taskstats.h"
 
 namespace gvisor_exporter {
 
@@ -40,6 +42,11 @@ struct ProcReaderOptions {
   // drop when a thread exits (a counter reset to Prometheus). false: report
   // the leader's counts only (one read instead of one per thread).
   bool sum_thread_ctxt_switches = true;
+  // Take that sum from one taskstats query per process (taskstats.h) instead
+  // of one status file per thread. Used only when proc_root numbers pids as
+  // this process does (its "self" is our pid) and the kernel allows it
+  // (CAP_NET_ADMIN); otherwise, or after a refused query, /proc is read.
+  bool taskstats = true;
   // smaps_rollup (PSS) of a process is re-read when it is this old, or when
   // its RSS moved by more than pss_rss_tolerance since (see PssCache). 0:
   // re-read on every Read().
@@ -96,7 +103,7 @@ class ProcReader {
   StatusOr<ProcStat> ReadStat(int64_t pid) const;
   bool HasSubcommand(int64_t pid, std::string_view subcommand) const;
   std::optional<ProcessRole> ClassifyDescendant(int64_t pid) const;
-  StatusOr<uint64_t> SumContextSwitches(int proc_dir_fd, uint64_t* nonvoluntary) const;
+  StatusOr<uint64_t> SumContextSwitches(int proc_dir_fd, int64_t pid, uint64_t* nonvoluntary) const;
   std::vector<int64_t> ChildrenOf(int64_t pid) const;
   void AddDescendants(int64_t sentry, std::vector<ProcessRef>* out,
                       std::unordered_set<int64_t>* seen) const;
@@ -108,6 +115,9 @@ class ProcReader {
   double ticks_per_second_;
   uint64_t page_size_;
   std::shared_ptr<PssCache> pss_cache_;  // null when pss_max_age is 0
+  // Null when taskstats is off or unusable; shared by copies of this reader.
+  std::shared_ptr<TaskstatsClient> taskstats_;
+  std::shared_ptr<std::atomic<bool>> taskstats_refused_;
 };
 
 }  // namespace gvisor_exporter
