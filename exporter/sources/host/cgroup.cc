@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <optional>
 #include <utility>
 
@@ -16,6 +17,7 @@ namespace {
 constexpr size_t kMaxValueFileBytes = 256;   // memory.current, cpuacct.usage, ...
 constexpr size_t kMaxStatFileBytes = 65536;  // memory.stat is ~1.5-3 KiB
 constexpr size_t kMaxCgroupPathBytes = 4096;
+constexpr size_t kMaxProcsFileBytes = 1 << 20;  // ~7 bytes per pid
 
 bool IsDir(const std::string& path) {
   struct stat st {};
@@ -142,7 +144,7 @@ CgroupReader::CgroupReader(std::string cgroup_root) : root_(std::move(cgroup_roo
   if (!v1_memory_dir_.empty() || !v1_cpuacct_dir_.empty()) layout_ = CgroupLayout::kV1;
 }
 
-StatusOr<HostCgroup> CgroupReader::Read(const CgroupRef& ref) const {
+StatusOr<std::string> CgroupReader::Resolve(const CgroupRef& ref) const {
   std::string path = ref.path;
   switch (ref.kind) {
     case CgroupRef::Kind::kNone:
@@ -165,17 +167,33 @@ StatusOr<HostCgroup> CgroupReader::Read(const CgroupRef& ref) const {
     case CgroupRef::Kind::kV2:
       break;
   }
-  StatusOr<std::string> rel = ValidateCgroupPath(path);
+  if (layout_ == CgroupLayout::kNone) return NotFoundError("no cgroup hierarchy under " + root_);
+  return ValidateCgroupPath(path);
+}
+
+StatusOr<HostCgroup> CgroupReader::Read(const CgroupRef& ref) const {
+  StatusOr<std::string> rel = Resolve(ref);
   if (!rel.ok()) return rel.status();
-  switch (layout_) {
-    case CgroupLayout::kV1:
-      return ReadV1(*rel);
-    case CgroupLayout::kV2:
-      return ReadV2(*rel);
-    case CgroupLayout::kNone:
-      break;
+  return layout_ == CgroupLayout::kV1 ? ReadV1(*rel) : ReadV2(*rel);
+}
+
+StatusOr<std::vector<int64_t>> CgroupReader::Members(const CgroupRef& ref) const {
+  StatusOr<std::string> rel = Resolve(ref);
+  if (!rel.ok()) return rel.status();
+  std::string base = root_;
+  if (layout_ == CgroupLayout::kV1) {
+    base = !v1_memory_dir_.empty() ? v1_memory_dir_ : v1_cpuacct_dir_;
+    if (base.empty()) return NotFoundError("no memory or cpuacct cgroup controller");
   }
-  return NotFoundError("no cgroup hierarchy under " + root_);
+  StatusOr<UniqueFd> base_fd = OpenDir(base);
+  if (!base_fd.ok()) return base_fd.status();
+  StatusOr<UniqueFd> dir = host_io::OpenDirBeneath(base_fd->get(), *rel);
+  if (!dir.ok()) return dir.status();
+  StatusOr<std::string> text = host_io::ReadAt(dir->get(), "cgroup.procs", kMaxProcsFileBytes);
+  if (!text.ok()) return text.status();
+  std::vector<int64_t> pids = host_io::ParsePidList(*text);
+  std::sort(pids.begin(), pids.end());
+  return pids;
 }
 
 StatusOr<HostCgroup> CgroupReader::ReadV1(const std::string& rel) const {

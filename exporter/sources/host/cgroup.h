@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "exporter/common/status.h"
 #include "exporter/model/sandbox.h"
@@ -43,7 +44,13 @@ class CgroupReader {
   // Kind::kNone (nothing to read: check before calling to avoid counting it).
   StatusOr<HostCgroup> Read(const CgroupRef& ref) const;
 
+  // The pids in the cgroup's cgroup.procs (v1: of the memory controller, else
+  // cpuacct), sorted. Errors as Read's.
+  StatusOr<std::vector<int64_t>> Members(const CgroupRef& ref) const;
+
  private:
+  // The validated path below each hierarchy's root.
+  StatusOr<std::string> Resolve(const CgroupRef& ref) const;
   StatusOr<HostCgroup> ReadV1(const std::string& rel) const;
   StatusOr<HostCgroup> ReadV2(const std::string& rel) const;
 

@@ -80,4 +80,16 @@ bool ParsePid(std::string_view s, int64_t* pid) {
   return ec == std::errc() && p == s.data() + s.size() && *pid > 0;
 }
 
+std::vector<int64_t> ParsePidList(std::string_view text) {
+  std::vector<int64_t> out;
+  while (!text.empty()) {
+    const size_t sp = text.find_first_of(" \n");
+    int64_t pid = 0;
+    if (ParsePid(text.substr(0, sp), &pid)) out.push_back(pid);
+    if (sp == std::string_view::npos) break;
+    text.remove_prefix(sp + 1);
+  }
+  return out;
+}
+
 }  // namespace gvisor_exporter::host_io

@@ -41,4 +41,8 @@ StatusOr<std::vector<int64_t>> ListNumericEntries(int dir_fd, const std::string&
 // Parses a positive decimal pid ("123"), rejecting signs, spaces and overflow.
 bool ParsePid(std::string_view s, int64_t* pid);
 
+// "123 456\n789" (children, cgroup.procs) -> {123, 456, 789}; other words
+// are skipped.
+std::vector<int64_t> ParsePidList(std::string_view text);
+
 }  // namespace gvisor_exporter::host_io

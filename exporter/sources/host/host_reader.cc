@@ -12,19 +12,81 @@ HostReader::HostReader(HostReaderOptions options, ErrorReporter* errors)
       proc_(options_.proc),
       cgroup_(options_.cgroup_root) {}
 
-StatusOr<std::vector<HostProcess>> HostReader::Processes(const SandboxInfo& sandbox) const {
-  const std::vector<ProcessRef> refs = proc_.FindSandboxProcesses(sandbox);
+namespace {
+
+constexpr std::chrono::minutes kForgetAfter{1};
+
+std::vector<std::pair<std::string, int64_t>> GoferPids(const SandboxInfo& sandbox) {
+  std::vector<std::pair<std::string, int64_t>> out;
+  out.reserve(sandbox.containers.size());
+  for (const ContainerInfo& c : sandbox.containers) out.emplace_back(c.id, c.gofer_pid);
+  return out;
+}
+
+}  // namespace
+
+HostReader::Remembered& HostReader::EntryLocked(const SandboxInfo& sandbox) {
+  const Clock::time_point now = Clock::now();
+  if (now - last_prune_ > kForgetAfter) {
+    std::erase_if(remembered_, [&](const auto& kv) { return now - kv.second.used > kForgetAfter; });
+    last_prune_ = now;
+  }
+  Remembered& r = remembered_[sandbox.id];
+  if (r.sentry_pid != sandbox.pid || r.sentry_start != sandbox.pid_start_time) {
+    r = Remembered();
+    r.sentry_pid = sandbox.pid;
+    r.sentry_start = sandbox.pid_start_time;
+  }
+  r.used = now;
+  return r;
+}
+
+std::optional<std::vector<ProcessRef>> HostReader::RememberedRefs(
+    const SandboxInfo& sandbox, const std::vector<int64_t>& members) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const Remembered& r = EntryLocked(sandbox);
+  if (r.refs.empty() || r.members != members || r.gofers != GoferPids(sandbox)) {
+    return std::nullopt;
+  }
+  return r.refs;
+}
+
+void HostReader::Remember(const SandboxInfo& sandbox, std::vector<int64_t> members,
+                          std::vector<ProcessRef> refs) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Remembered& r = EntryLocked(sandbox);
+  r.gofers = GoferPids(sandbox);
+  r.members = std::move(members);
+  r.refs = std::move(refs);
+}
+
+StatusOr<std::vector<HostProcess>> HostReader::Processes(const SandboxInfo& sandbox) {
+  // A start time tells the remembered sentry from a reuse of its pid; without
+  // one (very old state files), or without cgroup members to compare, search.
+  std::optional<std::vector<int64_t>> members;
+  if (options_.reuse_process_set && sandbox.pid_start_time != 0 &&
+      sandbox.cgroup.kind != CgroupRef::Kind::kNone) {
+    StatusOr<std::vector<int64_t>> m = cgroup_.Members(sandbox.cgroup);
+    if (m.ok()) members = std::move(m).value();
+  }
+  std::optional<std::vector<ProcessRef>> remembered;
+  if (members) remembered = RememberedRefs(sandbox, *members);
+  const std::vector<ProcessRef> refs =
+      remembered ? std::move(remembered).value() : proc_.FindSandboxProcesses(sandbox);
   if (refs.empty() || refs.front().role != ProcessRole::kSentry) {
     return NotFoundError("sentry " + std::to_string(sandbox.pid) + " is gone");
   }
   std::vector<HostProcess> out;
   out.reserve(refs.size());
+  bool vanished = false;
   for (const ProcessRef& ref : refs) {
     const bool sentry = ref.role == ProcessRole::kSentry;
-    StatusOr<HostProcess> p = proc_.Read(ref.pid, ref.role, sentry ? sandbox.pid_start_time : 0);
+    const uint64_t start = sentry && ref.start_time == 0 ? sandbox.pid_start_time : ref.start_time;
+    StatusOr<HostProcess> p = proc_.Read(ref.pid, ref.role, start);
     if (!p.ok()) {
       // Without the sentry the rest would be half a sandbox.
       if (sentry) return p.status();
+      vanished = vanished || p.status().reason() == Reason::kNotFound;
       if (p.status().reason() != Reason::kNotFound && errors_ != nullptr) {
         errors_->Report("procfs", p.status().WithContext("pid " + std::to_string(ref.pid)),
                         sandbox.id);
@@ -34,6 +96,13 @@ StatusOr<std::vector<HostProcess>> HostReader::Processes(const SandboxInfo& sand
     p->container_id = ref.container_id;
     out.push_back(std::move(p).value());
   }
+  // A member gone (or its pid reused) means the set changed: search next time.
+  if (members && !remembered) {
+    Remember(sandbox, vanished ? std::vector<int64_t>{} : std::move(members).value(),
+             vanished ? std::vector<ProcessRef>{} : refs);
+  } else if (remembered && vanished) {
+    Remember(sandbox, {}, {});
+  }
   return out;
 }
 
@@ -41,13 +110,25 @@ StatusOr<HostCgroup> HostReader::Cgroup(const SandboxInfo& sandbox) const {
   return cgroup_.Read(sandbox.cgroup);
 }
 
-StatusOr<SandboxPlatform> HostReader::Platform(const SandboxInfo& sandbox) const {
+StatusOr<SandboxPlatform> HostReader::Platform(const SandboxInfo& sandbox) {
   std::string version = options_.runsc_version;
   if (version.empty()) {
     auto it = sandbox.metric_metadata.find("version");
     if (it != sandbox.metric_metadata.end()) version = it->second;
   }
-  StatusOr<std::vector<std::string>> argv = proc_.ReadCmdline(sandbox.pid, sandbox.pid_start_time);
+  // A sentry's command line is fixed for its life: read once per incarnation.
+  std::optional<std::vector<std::string>> known;
+  if (sandbox.pid_start_time != 0) {
+    std::lock_guard<std::mutex> lock(mu_);
+    known = EntryLocked(sandbox).sentry_argv;
+  }
+  StatusOr<std::vector<std::string>> argv =
+      known ? StatusOr<std::vector<std::string>>(std::move(known).value())
+            : proc_.ReadCmdline(sandbox.pid, sandbox.pid_start_time);
+  if (argv.ok() && !known && sandbox.pid_start_time != 0) {
+    std::lock_guard<std::mutex> lock(mu_);
+    EntryLocked(sandbox).sentry_argv = *argv;
+  }
   const bool have_metadata = sandbox.metric_metadata.count("platform") > 0;
   if (!argv.ok()) {
     if (have_metadata) return PlatformFromMetadata(sandbox.metric_metadata);

@@ -26,19 +26,6 @@ std::string PidDir(const std::string& proc_root, int64_t pid) {
 
 bool IsDead(char state) { return state == 'Z' || state == 'X' || state == 'x'; }
 
-// "123 456 " -> {123, 456}; anything else is skipped.
-std::vector<int64_t> ParsePidList(std::string_view text) {
-  std::vector<int64_t> out;
-  while (!text.empty()) {
-    size_t sp = text.find_first_of(" \n");
-    int64_t pid = 0;
-    if (host_io::ParsePid(text.substr(0, sp), &pid)) out.push_back(pid);
-    if (sp == std::string_view::npos) break;
-    text.remove_prefix(sp + 1);
-  }
-  return out;
-}
-
 // taskstats takes pids of the caller's pid namespace; the state files' pids
 // are those of proc_root. They agree when proc_root's "self" is our own pid.
 bool SameProcNumbering(const std::string& proc_root) {
@@ -186,6 +173,13 @@ StatusOr<HostProcess> ProcReader::Read(int64_t pid, ProcessRole role,
 
 StatusOr<std::vector<std::string>> ProcReader::ReadCmdline(int64_t pid,
                                                            uint64_t expected_start_time) const {
+  uint64_t start = 0;
+  return ReadCmdlineAt(pid, expected_start_time, &start);
+}
+
+StatusOr<std::vector<std::string>> ProcReader::ReadCmdlineAt(int64_t pid,
+                                                             uint64_t expected_start_time,
+                                                             uint64_t* start_time) const {
   if (pid <= 0) return InvalidError("bad pid " + std::to_string(pid));
   // stat and cmdline through one directory fd: both describe the same process.
   StatusOr<UniqueFd> dir = OpenDir(PidDir(options_.proc_root, pid));
@@ -197,20 +191,23 @@ StatusOr<std::vector<std::string>> ProcReader::ReadCmdline(int64_t pid,
   if (IsDead(st->state) || (expected_start_time != 0 && st->starttime != expected_start_time)) {
     return NotFoundError("process " + std::to_string(pid) + " is gone");
   }
+  *start_time = st->starttime;
   StatusOr<std::string> raw = host_io::ReadAt(dir->get(), "cmdline", kMaxCmdlineBytes);
   if (!raw.ok()) return raw.status();
   return SplitCmdline(*raw);
 }
 
-bool ProcReader::HasSubcommand(int64_t pid, std::string_view subcommand) const {
-  StatusOr<std::vector<std::string>> argv = ReadCmdline(pid, 0);
+bool ProcReader::HasSubcommand(int64_t pid, std::string_view subcommand,
+                               uint64_t* start_time) const {
+  StatusOr<std::vector<std::string>> argv = ReadCmdlineAt(pid, 0, start_time);
   if (!argv.ok()) return false;
   size_t i = SubcommandIndex(*argv);
   return i < argv->size() && (*argv)[i] == subcommand;
 }
 
-std::optional<ProcessRole> ProcReader::ClassifyDescendant(int64_t pid) const {
-  StatusOr<std::vector<std::string>> argv = ReadCmdline(pid, 0);
+std::optional<ProcessRole> ProcReader::ClassifyDescendant(int64_t pid,
+                                                          uint64_t* start_time) const {
+  StatusOr<std::vector<std::string>> argv = ReadCmdlineAt(pid, 0, start_time);
   if (!argv.ok()) {
     // Gone: not part of the sandbox any more. Otherwise (e.g. permission)
     // still count it: it is in the sandbox's process tree.
@@ -231,7 +228,7 @@ std::vector<int64_t> ProcReader::ChildrenOf(int64_t pid) const {
     StatusOr<std::string> text =
         host_io::ReadAt(dir->get(), "task/" + std::to_string(tid) + "/children", kMaxChildrenBytes);
     if (!text.ok()) continue;  // thread exited, or a kernel without CONFIG_PROC_CHILDREN
-    for (int64_t child : ParsePidList(*text)) out.push_back(child);
+    for (int64_t child : host_io::ParsePidList(*text)) out.push_back(child);
   }
   return out;
 }
@@ -247,9 +244,10 @@ void ProcReader::AddDescendants(int64_t sentry, std::vector<ProcessRef>* out,
     for (int64_t child : ChildrenOf(pid)) {
       if (added >= options_.max_descendants) break;
       if (!seen->insert(child).second) continue;
-      std::optional<ProcessRole> role = ClassifyDescendant(child);
+      uint64_t start = 0;
+      std::optional<ProcessRole> role = ClassifyDescendant(child, &start);
       if (!role) continue;
-      out->push_back(ProcessRef{child, *role, ""});
+      out->push_back(ProcessRef{child, *role, "", start});
       ++added;
       queue.emplace_back(child, depth + 1);
     }
@@ -260,22 +258,26 @@ std::vector<ProcessRef> ProcReader::FindSandboxProcesses(const SandboxInfo& sand
   std::vector<ProcessRef> out;
   std::unordered_set<int64_t> seen;
   bool sentry_alive = false;
+  uint64_t sentry_start = 0;
   if (sandbox.pid > 0) {
     StatusOr<ProcStat> st = ReadStat(sandbox.pid);
     sentry_alive = st.ok() && (sandbox.pid_start_time != 0 ? st->starttime == sandbox.pid_start_time
-                                                           : HasSubcommand(sandbox.pid, "boot"));
+                                                           : HasSubcommand(sandbox.pid, "boot",
+                                                                           &sentry_start));
+    if (sentry_alive) sentry_start = st->starttime;
   }
   if (sentry_alive) {
-    out.push_back(ProcessRef{sandbox.pid, ProcessRole::kSentry, ""});
+    out.push_back(ProcessRef{sandbox.pid, ProcessRole::kSentry, "", sentry_start});
     seen.insert(sandbox.pid);
   }
   // Gofers have no start time in the state file: a gofer pid is trusted only
   // while it runs `runsc gofer` (cheap: one ~200-byte read per container).
   for (const ContainerInfo& c : sandbox.containers) {
     if (c.gofer_pid <= 0 || seen.count(c.gofer_pid)) continue;
-    if (!HasSubcommand(c.gofer_pid, "gofer")) continue;
+    uint64_t start = 0;
+    if (!HasSubcommand(c.gofer_pid, "gofer", &start)) continue;
     seen.insert(c.gofer_pid);
-    out.push_back(ProcessRef{c.gofer_pid, ProcessRole::kGofer, c.id});
+    out.push_back(ProcessRef{c.gofer_pid, ProcessRole::kGofer, c.id, start});
   }
   if (sentry_alive) AddDescendants(sandbox.pid, &out, &seen);
   return out;
@@ -285,8 +287,7 @@ std::vector<HostProcess> ProcReader::ReadSandbox(const SandboxInfo& sandbox,
                                                  std::vector<Status>* errors) const {
   std::vector<HostProcess> out;
   for (const ProcessRef& ref : FindSandboxProcesses(sandbox)) {
-    const uint64_t start = ref.role == ProcessRole::kSentry ? sandbox.pid_start_time : 0;
-    StatusOr<HostProcess> p = Read(ref.pid, ref.role, start);
+    StatusOr<HostProcess> p = Read(ref.pid, ref.role, ref.start_time);
     if (!p.ok()) {
       if (p.status().reason() != Reason::kNotFound && errors != nullptr) {
         errors->push_back(p.status().WithContext("pid " + std::to_string(ref.pid)));

@@ -62,7 +62,12 @@ struct ProcessRef {
   int64_t pid = 0;
   ProcessRole role = ProcessRole::kOther;
   std::string container_id;  // gofers: the container they serve
-  bool operator==(const ProcessRef&) const = default;
+  // starttime from /proc/<pid>/stat when found: a later Read() with it tells
+  // this process from a reuse of its pid. Not part of equality.
+  uint64_t start_time = 0;
+  bool operator==(const ProcessRef& o) const {
+    return pid == o.pid && role == o.role && container_id == o.container_id;
+  }
 };
 
 // Stateless apart from its options and the PSS cache (which locks): safe to
@@ -101,8 +106,11 @@ class ProcReader {
  private:
   // stat of a live, non-zombie process, or kNotFound.
   StatusOr<ProcStat> ReadStat(int64_t pid) const;
-  bool HasSubcommand(int64_t pid, std::string_view subcommand) const;
-  std::optional<ProcessRole> ClassifyDescendant(int64_t pid) const;
+  // ReadCmdline that also yields the incarnation's start time.
+  StatusOr<std::vector<std::string>> ReadCmdlineAt(int64_t pid, uint64_t expected_start_time,
+                                                   uint64_t* start_time) const;
+  bool HasSubcommand(int64_t pid, std::string_view subcommand, uint64_t* start_time) const;
+  std::optional<ProcessRole> ClassifyDescendant(int64_t pid, uint64_t* start_time) const;
   StatusOr<uint64_t> SumContextSwitches(int proc_dir_fd, int64_t pid, uint64_t* nonvoluntary) const;
   std::vector<int64_t> ChildrenOf(int64_t pid) const;
   void AddDescendants(int64_t sentry, std::vector<ProcessRef>* out,
