@@ -16,11 +16,12 @@ Ground truth, read by this test itself:
 """
 import json
 import os
+import subprocess
 import time
 
 import pytest
 
-from gvisor_env import Exporter, cgroup_file, cgroup_procs, default_platform
+from gvisor_env import RUNSC, Exporter, cgroup_file, cgroup_procs, default_platform, stop_process
 
 N = os.getpid()
 IDLE, PTRACE = f"gvhi{N}", f"gvhp{N}"
@@ -164,3 +165,46 @@ def test_host_cpu_by_role_matches_proc_and_cgroup_over_a_window(exporter, sandbo
         assert systrap > 3 * ptrace + 0.005, ("idle systrap sandbox no longer costs more than ptrace",
                                               rates)
         assert systrap_sentry >= 0.8 * systrap, ("idle systrap CPU is no longer in the sentry", rates)
+
+
+def _matches_within_polls(exporter, runsc, sid, tries=12):
+    """(exported, truth) once the exporter's processes by role equal /proc's."""
+    for _ in range(tries):  # a stub may start or exit between the two reads
+        s = exporter.wait_polls(n=1)
+        t = truth(runsc, sid)
+        e = exported(s, sid)
+        want = {r: len(p) for r, p in t["roles"].items()}
+        if {r: e["processes"].get(r, 0) for r in want} == want:
+            return e, t
+        time.sleep(0.2)
+    return e, t
+
+
+def test_processes_that_come_and_go_are_counted_within_a_poll(exporter, sandboxes, runsc_release):
+    """The exporter remembers a sandbox's process set between polls while the
+    cgroup's members stay the same: a process started in the sandbox (a new
+    address space, so a new stub on ptrace and systrap) must still be found at
+    the next poll, and its stub dropped once it exits."""
+    for sid in sandbox_ids(runsc_release):
+        before = set(truth(sandboxes, sid)["roles"]["stub"])
+        # In the foreground of a runsc we wait for: 20221219's `exec --detach`
+        # appends its own --pid-file to the program's arguments.
+        proc = subprocess.Popen([*sandboxes.reach_argv(), RUNSC, "--root", sandboxes.root, "exec",
+                                 sid, "/bin/sleep", "4"], stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            _stub_comes_and_goes(exporter, sandboxes, sid, before)
+        finally:
+            stop_process(proc, timeout=15)
+
+
+def _stub_comes_and_goes(exporter, sandboxes, sid, before):
+    deadline = time.time() + 10
+    while set(truth(sandboxes, sid)["roles"]["stub"]) == before and time.time() < deadline:
+        time.sleep(0.1)
+    e, t = _matches_within_polls(exporter, sandboxes, sid)
+    assert set(t["roles"]["stub"]) != before, f"{sid}: exec started no stub"
+    assert e["processes"].get("stub", 0) == len(t["roles"]["stub"]), (sid, e, t)
+    time.sleep(5)  # the process has exited
+    e, t = _matches_within_polls(exporter, sandboxes, sid)
+    assert e["processes"].get("stub", 0) == len(t["roles"]["stub"]), (sid, e, t)
