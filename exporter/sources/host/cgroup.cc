@@ -1,9 +1,12 @@
 #include "exporter/sources/host/cgroup.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <memory>
 #include <optional>
 #include <utility>
 
@@ -29,24 +32,33 @@ double UserHz() {
   return hz > 0 ? static_cast<double>(hz) : 100.0;
 }
 
+// <base>/<rel>/<name>: the directories walked with O_NOFOLLOW (rel is
+// untrusted), the file opened without following a symlink either.
+StatusOr<std::string> ReadCgroupFile(const std::string& base, const std::string& rel,
+                                     const std::string& name, size_t max, KeptFiles* kept,
+                                     Records records = Records::kOne) {
+  return kept->Read(
+      base + "/" + rel + "/" + name,
+      [&]() -> StatusOr<UniqueFd> {
+        StatusOr<UniqueFd> base_fd = OpenDir(base);
+        if (!base_fd.ok()) return base_fd.status();
+        StatusOr<UniqueFd> dir = host_io::OpenDirBeneath(base_fd->get(), rel);
+        if (!dir.ok()) return dir.status();
+        const int fd = ::openat(dir->get(), name.c_str(),
+                                O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK);
+        if (fd < 0) return ErrnoError(errno, "open " + name);
+        return UniqueFd(fd);
+      },
+      max, records);
+}
+
 // Collects what one cgroup directory yields; remembers the first failure so
-// that "nothing readable" can be told apart from "partly readable".
+// that "nothing readable" can be told apart from "partly readable". Files
+// are read through `kept` (kept_files.h): a steady poll costs one pread each.
 class CgroupFiles {
  public:
-  // Opens <base_dir>/<rel>; a failure is recorded and later reads are no-ops.
-  CgroupFiles(const std::string& base_dir, const std::string& rel) {
-    StatusOr<UniqueFd> base = OpenDir(base_dir);
-    if (!base.ok()) {
-      Fail(base.status());
-      return;
-    }
-    StatusOr<UniqueFd> dir = host_io::OpenDirBeneath(base->get(), rel);
-    if (!dir.ok()) {
-      Fail(dir.status());
-      return;
-    }
-    dir_ = std::move(dir).value();
-  }
+  CgroupFiles(std::string base_dir, std::string rel, KeptFiles* kept)
+      : base_(std::move(base_dir)), rel_(std::move(rel)), kept_(kept) {}
 
   // A single number file, e.g. memory.current.
   std::optional<uint64_t> Value(const std::string& name) {
@@ -75,8 +87,9 @@ class CgroupFiles {
 
  private:
   std::optional<std::string> Read(const std::string& name, size_t max) {
-    if (!dir_.valid()) return std::nullopt;
-    StatusOr<std::string> text = host_io::ReadAt(dir_.get(), name, max);
+    // After an invalid path (a symlink) nothing more is tried.
+    if (invalid()) return std::nullopt;
+    StatusOr<std::string> text = ReadCgroupFile(base_, rel_, name, max, kept_);
     if (!text.ok()) {
       Fail(text.status());
       return std::nullopt;
@@ -87,7 +100,8 @@ class CgroupFiles {
     if (first_error_.ok()) first_error_ = s;
   }
 
-  UniqueFd dir_;
+  std::string base_, rel_;
+  KeptFiles* kept_;
   Status first_error_;
   int read_ = 0;
 };
@@ -129,7 +143,10 @@ StatusOr<HostCgroup> Finish(HostCgroup cg, const CgroupFiles& a, const CgroupFil
 
 }  // namespace
 
-CgroupReader::CgroupReader(std::string cgroup_root) : root_(std::move(cgroup_root)) {
+CgroupReader::CgroupReader(std::string cgroup_root)
+    : root_(std::move(cgroup_root)),
+      // Five files per sandbox; a sixteenth of the fd limit.
+      kept_(std::make_shared<KeptFiles>(KeptFiles::Budget(1.0 / 16, 8192))) {
   if (::access((root_ + "/cgroup.controllers").c_str(), F_OK) == 0) {
     layout_ = CgroupLayout::kV2;
     return;
@@ -185,11 +202,8 @@ StatusOr<std::vector<int64_t>> CgroupReader::Members(const CgroupRef& ref) const
     base = !v1_memory_dir_.empty() ? v1_memory_dir_ : v1_cpuacct_dir_;
     if (base.empty()) return NotFoundError("no memory or cpuacct cgroup controller");
   }
-  StatusOr<UniqueFd> base_fd = OpenDir(base);
-  if (!base_fd.ok()) return base_fd.status();
-  StatusOr<UniqueFd> dir = host_io::OpenDirBeneath(base_fd->get(), *rel);
-  if (!dir.ok()) return dir.status();
-  StatusOr<std::string> text = host_io::ReadAt(dir->get(), "cgroup.procs", kMaxProcsFileBytes);
+  StatusOr<std::string> text =
+      ReadCgroupFile(base, *rel, "cgroup.procs", kMaxProcsFileBytes, kept_.get(), Records::kMany);
   if (!text.ok()) return text.status();
   std::vector<int64_t> pids = host_io::ParsePidList(*text);
   std::sort(pids.begin(), pids.end());
@@ -198,7 +212,7 @@ StatusOr<std::vector<int64_t>> CgroupReader::Members(const CgroupRef& ref) const
 
 StatusOr<HostCgroup> CgroupReader::ReadV1(const std::string& rel) const {
   HostCgroup cg;
-  CgroupFiles mem(v1_memory_dir_.empty() ? root_ + "/memory" : v1_memory_dir_, rel);
+  CgroupFiles mem(v1_memory_dir_.empty() ? root_ + "/memory" : v1_memory_dir_, rel, kept_.get());
   cg.memory_usage_bytes = mem.Value("memory.usage_in_bytes");
   const std::string mstat = mem.Stat("memory.stat");
   cg.memory_rss_bytes = V1StatValue(mstat, "rss");
@@ -207,7 +221,7 @@ StatusOr<HostCgroup> CgroupReader::ReadV1(const std::string& rel) const {
   cg.memory_mapped_file_bytes = V1StatValue(mstat, "mapped_file");
   SetWorkingSet(V1StatValue(mstat, "inactive_file"), &cg);
 
-  CgroupFiles cpu(v1_cpuacct_dir_.empty() ? root_ + "/cpuacct" : v1_cpuacct_dir_, rel);
+  CgroupFiles cpu(v1_cpuacct_dir_.empty() ? root_ + "/cpuacct" : v1_cpuacct_dir_, rel, kept_.get());
   cg.cpu_usage_seconds = Scaled(cpu.Value("cpuacct.usage"), 1e9);
   const std::string cstat = cpu.Stat("cpuacct.stat");
   const double hz = UserHz();
@@ -220,7 +234,7 @@ StatusOr<HostCgroup> CgroupReader::ReadV2(const std::string& rel) const {
   HostCgroup cg;
   // memory.* exist only when the parent enables the memory controller for
   // its children; cpu.stat always exists.
-  CgroupFiles files(root_, rel);
+  CgroupFiles files(root_, rel, kept_.get());
   cg.memory_usage_bytes = files.Value("memory.current");
   const std::string mstat = files.Stat("memory.stat");
   cg.memory_rss_bytes = StatValue(mstat, "anon");

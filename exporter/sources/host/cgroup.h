@@ -21,12 +21,14 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "exporter/common/status.h"
 #include "exporter/model/sandbox.h"
+#include "exporter/common/kept_files.h"
 
 namespace gvisor_exporter {
 
@@ -58,6 +60,7 @@ class CgroupReader {
   CgroupLayout layout_ = CgroupLayout::kNone;
   std::string v1_memory_dir_;   // "" when not mounted
   std::string v1_cpuacct_dir_;  // "" when not mounted
+  std::shared_ptr<KeptFiles> kept_;  // the files read, kept open between polls
 };
 
 // Checks an untrusted cgroup path; returns it relative (no leading '/').

@@ -1,6 +1,9 @@
 #include "exporter/sources/host/proc_reader.h"
 
+#include <fcntl.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <deque>
 #include <utility>
@@ -50,6 +53,8 @@ ProcReader::ProcReader(ProcReaderOptions options) : options_(std::move(options))
   if (options_.pss_max_age.count() > 0) {
     pss_cache_ = std::make_shared<PssCache>(options_.pss_max_age, options_.pss_rss_tolerance);
   }
+  // One stat per process; a quarter of the fd limit (raised at start-up).
+  kept_ = std::make_shared<KeptFiles>(KeptFiles::Budget(1.0 / 4, 65536));
   if (options_.sum_thread_ctxt_switches && options_.taskstats &&
       SameProcNumbering(options_.proc_root)) {
     StatusOr<std::unique_ptr<TaskstatsClient>> client = TaskstatsClient::Open();
@@ -60,7 +65,8 @@ ProcReader::ProcReader(ProcReaderOptions options) : options_(std::move(options))
   }
 }
 
-StatusOr<SmapsRollup> ProcReader::Rollup(int proc_dir_fd, int64_t pid, const ProcStat& st) const {
+StatusOr<SmapsRollup> ProcReader::Rollup(const DirFd& proc_dir_fd, int64_t pid,
+                                         const ProcStat& st) const {
   const auto now = PssCache::Clock::now();
   const bool cacheable = pss_cache_ != nullptr && st.rss_pages.has_value();
   const uint64_t stat_rss = st.rss_pages.value_or(0) * page_size_;
@@ -70,7 +76,9 @@ StatusOr<SmapsRollup> ProcReader::Rollup(int proc_dir_fd, int64_t pid, const Pro
       return *hit;
     }
   }
-  StatusOr<std::string> text = host_io::ReadAt(proc_dir_fd, "smaps_rollup", kMaxSmapsRollupBytes);
+  StatusOr<int> dir = proc_dir_fd();
+  if (!dir.ok()) return dir.status();
+  StatusOr<std::string> text = host_io::ReadAt(*dir, "smaps_rollup", kMaxSmapsRollupBytes);
   if (!text.ok()) return text.status();
   // A process whose mm is gone (exiting) reads as an empty file.
   if (text->empty()) return NotFoundError("process " + std::to_string(pid) + " exiting");
@@ -88,7 +96,7 @@ StatusOr<ProcStat> ProcReader::ReadStat(int64_t pid) const {
   return st;
 }
 
-StatusOr<uint64_t> ProcReader::SumContextSwitches(int proc_dir_fd, int64_t pid,
+StatusOr<uint64_t> ProcReader::SumContextSwitches(const DirFd& proc_dir_fd, int64_t pid,
                                                   uint64_t* nonvoluntary) const {
   if (taskstats_ != nullptr && !taskstats_refused_->load(std::memory_order_relaxed)) {
     StatusOr<TaskContextSwitches> sw = taskstats_->Query(pid);
@@ -100,10 +108,12 @@ StatusOr<uint64_t> ProcReader::SumContextSwitches(int proc_dir_fd, int64_t pid,
     // Refused (no CAP_NET_ADMIN) or broken: /proc from now on.
     if (sw.status().reason() == Reason::kPermission) taskstats_refused_->store(true);
   }
+  StatusOr<int> dir = proc_dir_fd();
+  if (!dir.ok()) return dir.status();
   std::vector<int64_t> tids = {0};  // 0: the leader's own status file
   if (options_.sum_thread_ctxt_switches) {
     StatusOr<std::vector<int64_t>> listed =
-        host_io::ListNumericEntries(proc_dir_fd, "task", options_.max_threads);
+        host_io::ListNumericEntries(*dir, "task", options_.max_threads);
     if (!listed.ok()) return listed.status();
     tids = std::move(listed).value();
   }
@@ -111,7 +121,7 @@ StatusOr<uint64_t> ProcReader::SumContextSwitches(int proc_dir_fd, int64_t pid,
   size_t read = 0;
   for (int64_t tid : tids) {
     const std::string rel = tid == 0 ? "status" : "task/" + std::to_string(tid) + "/status";
-    StatusOr<std::string> text = host_io::ReadAt(proc_dir_fd, rel, kMaxStatusBytes);
+    StatusOr<std::string> text = host_io::ReadAt(*dir, rel, kMaxStatusBytes);
     if (!text.ok() && text.status().reason() == Reason::kNotFound) continue;  // thread exited
     if (!text.ok()) return text.status();
     StatusOr<ProcStatus> st = ParseProcStatus(*text);
@@ -131,26 +141,55 @@ StatusOr<uint64_t> ProcReader::SumContextSwitches(int proc_dir_fd, int64_t pid,
 StatusOr<HostProcess> ProcReader::Read(int64_t pid, ProcessRole role,
                                        uint64_t expected_start_time) const {
   if (pid <= 0) return InvalidError("bad pid " + std::to_string(pid));
-  // Every file is read through this one directory fd: if the pid is reused
-  // midway, the reads fail (ESRCH) rather than mix two processes.
-  StatusOr<UniqueFd> dir = OpenDir(PidDir(options_.proc_root, pid));
-  if (!dir.ok()) return dir.status();
-  const int fd = dir->get();
-
-  StatusOr<std::string> stat_text = host_io::ReadAt(fd, "stat", kMaxStatBytes);
+  // stat through a descriptor kept open between polls (kept_files.h): once
+  // the process is gone it fails (ESRCH) rather than describe a new process
+  // that reuses the pid; a fresh open is checked by the start time.
+  const std::string stat_path = PidDir(options_.proc_root, pid) + "/stat";
+  StatusOr<std::string> stat_text = kept_->Read(
+      stat_path,
+      [&]() -> StatusOr<UniqueFd> {
+        const int fd = ::open(stat_path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0) return ErrnoError(errno, "open " + stat_path);
+        return UniqueFd(fd);
+      },
+      kMaxStatBytes);
   if (!stat_text.ok()) return stat_text.status();
   StatusOr<ProcStat> st = ParseProcStat(*stat_text);
   if (!st.ok()) return st.status();
-  if (IsDead(st->state)) return NotFoundError("process " + std::to_string(pid) + " exited");
+  if (IsDead(st->state)) {
+    kept_->Forget(stat_path);
+    return NotFoundError("process " + std::to_string(pid) + " exited");
+  }
   if (expected_start_time != 0 && st->starttime != expected_start_time) {
+    kept_->Forget(stat_path);
     return NotFoundError("pid " + std::to_string(pid) + " was reused");
   }
 
-  StatusOr<SmapsRollup> smaps = Rollup(fd, pid, *st);
+  // The rest through one directory fd, opened only when needed (smaps_rollup
+  // not cached, or no taskstats): if the pid is reused midway, those reads
+  // fail (ESRCH) rather than mix two processes.
+  UniqueFd dir;
+  auto dir_fd = [&]() -> StatusOr<int> {
+    if (!dir.valid()) {
+      StatusOr<UniqueFd> opened = OpenDir(PidDir(options_.proc_root, pid));
+      if (!opened.ok()) return opened.status();
+      dir = std::move(opened).value();
+      // The process behind the new fd is the one whose stat was read.
+      StatusOr<std::string> again = host_io::ReadAt(dir.get(), "stat", kMaxStatBytes);
+      if (!again.ok()) return again.status();
+      StatusOr<ProcStat> st2 = ParseProcStat(*again);
+      if (!st2.ok()) return st2.status();
+      if (st2->starttime != st->starttime) {
+        return NotFoundError("pid " + std::to_string(pid) + " was reused");
+      }
+    }
+    return dir.get();
+  };
+  StatusOr<SmapsRollup> smaps = Rollup(dir_fd, pid, *st);
   if (!smaps.ok()) return smaps.status();
 
   uint64_t nonvol = 0;
-  StatusOr<uint64_t> vol = SumContextSwitches(fd, pid, &nonvol);
+  StatusOr<uint64_t> vol = SumContextSwitches(dir_fd, pid, &nonvol);
   if (!vol.ok()) return vol.status();
 
   HostProcess p;

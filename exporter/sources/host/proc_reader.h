@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -27,6 +28,7 @@
 
 #include "exporter/common/status.h"
 #include "exporter/model/sandbox.h"
+#include "exporter/common/kept_files.h"
 #include "exporter/sources/host/procfs.h"
 #include "exporter/sources/host/pss_cache.h"
 #include "exporter/sources/host/taskstats.h"
@@ -111,18 +113,22 @@ class ProcReader {
                                                    uint64_t* start_time) const;
   bool HasSubcommand(int64_t pid, std::string_view subcommand, uint64_t* start_time) const;
   std::optional<ProcessRole> ClassifyDescendant(int64_t pid, uint64_t* start_time) const;
-  StatusOr<uint64_t> SumContextSwitches(int proc_dir_fd, int64_t pid, uint64_t* nonvoluntary) const;
+  // The /proc/<pid> directory fd of the process being read, opened lazily.
+  using DirFd = std::function<StatusOr<int>()>;
+  StatusOr<uint64_t> SumContextSwitches(const DirFd& proc_dir_fd, int64_t pid,
+                                        uint64_t* nonvoluntary) const;
   std::vector<int64_t> ChildrenOf(int64_t pid) const;
   void AddDescendants(int64_t sentry, std::vector<ProcessRef>* out,
                       std::unordered_set<int64_t>* seen) const;
 
   // smaps_rollup of a live process incarnation: cached or read.
-  StatusOr<SmapsRollup> Rollup(int proc_dir_fd, int64_t pid, const ProcStat& st) const;
+  StatusOr<SmapsRollup> Rollup(const DirFd& proc_dir_fd, int64_t pid, const ProcStat& st) const;
 
   ProcReaderOptions options_;
   double ticks_per_second_;
   uint64_t page_size_;
   std::shared_ptr<PssCache> pss_cache_;  // null when pss_max_age is 0
+  std::shared_ptr<KeptFiles> kept_;      // /proc/<pid>/stat kept open
   // Null when taskstats is off or unusable; shared by copies of this reader.
   std::shared_ptr<TaskstatsClient> taskstats_;
   std::shared_ptr<std::atomic<bool>> taskstats_refused_;

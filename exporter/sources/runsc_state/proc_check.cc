@@ -1,5 +1,9 @@
 #include "exporter/sources/runsc_state/proc_check.h"
 
+#include <fcntl.h>
+
+#include <cerrno>
+
 #include <vector>
 
 #include "exporter/common/file_util.h"
@@ -64,17 +68,33 @@ bool ParseStatStartTime(std::string_view stat, uint64_t* start_time) {
   return false;
 }
 
+namespace {
+
+StatusOr<std::string> ReadProcFile(const std::string& path, size_t max_bytes, KeptFiles* kept) {
+  if (kept == nullptr) return ReadFileBounded(path, max_bytes);
+  return kept->Read(
+      path,
+      [&]() -> StatusOr<UniqueFd> {
+        const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0) return ErrnoError(errno, "open " + path);
+        return UniqueFd(fd);
+      },
+      max_bytes);
+}
+
+}  // namespace
+
 StatusOr<uint64_t> CheckSentry(const std::string& proc_root, int64_t pid,
-                               std::string_view sandbox_id) {
+                               std::string_view sandbox_id, KeptFiles* kept) {
   if (pid <= 0) return NotFoundError("no sandbox pid in state file");
-  StatusOr<std::string> stat = ReadFileBounded(ProcPath(proc_root, pid, "stat"), kMaxStatBytes);
+  StatusOr<std::string> stat = ReadProcFile(ProcPath(proc_root, pid, "stat"), kMaxStatBytes, kept);
   if (!stat.ok() && stat.status().reason() == Reason::kNotFound) {
     return NotFoundError("sentry pid " + std::to_string(pid) + " of sandbox " +
                          std::string(sandbox_id) + " is gone (stale state file)");
   }
   if (!stat.ok()) return stat.status();
   StatusOr<std::string> cmdline =
-      ReadFileBounded(ProcPath(proc_root, pid, "cmdline"), kMaxCmdlineBytes);
+      ReadProcFile(ProcPath(proc_root, pid, "cmdline"), kMaxCmdlineBytes, kept);
   if (!cmdline.ok() && cmdline.status().reason() != Reason::kTooLarge) return cmdline.status();
   if (!cmdline.ok() || !IsSentryCmdline(*cmdline, sandbox_id)) {
     return NotFoundError("pid " + std::to_string(pid) + " is not the sentry of sandbox " +
@@ -87,10 +107,10 @@ StatusOr<uint64_t> CheckSentry(const std::string& proc_root, int64_t pid,
   return start_time;
 }
 
-bool IsGoferAlive(const std::string& proc_root, int64_t pid) {
+bool IsGoferAlive(const std::string& proc_root, int64_t pid, KeptFiles* kept) {
   if (pid <= 0) return false;
   StatusOr<std::string> cmdline =
-      ReadFileBounded(ProcPath(proc_root, pid, "cmdline"), kMaxCmdlineBytes);
+      ReadProcFile(ProcPath(proc_root, pid, "cmdline"), kMaxCmdlineBytes, kept);
   return cmdline.ok() && IsGoferCmdline(*cmdline);
 }
 

@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "exporter/common/kept_files.h"
 #include "exporter/common/status.h"
 
 namespace gvisor_exporter {
@@ -31,10 +32,13 @@ bool ParseStatStartTime(std::string_view stat, uint64_t* start_time);
 // read, the recorded start time exposes the reuse to later readers.
 // Errors: kNotFound (no such process, a zombie, or another program), kParse
 // (unparsable stat), or the read error.
+// With `kept`, stat and cmdline are read through descriptors kept open between
+// polls (kept_files.h): a kept /proc/<pid> file fails once its process is gone,
+// so the check stays exact at one pread per file.
 StatusOr<uint64_t> CheckSentry(const std::string& proc_root, int64_t pid,
-                               std::string_view sandbox_id);
+                               std::string_view sandbox_id, KeptFiles* kept = nullptr);
 
 // True when `<proc_root>/<pid>` exists and is a runsc gofer.
-bool IsGoferAlive(const std::string& proc_root, int64_t pid);
+bool IsGoferAlive(const std::string& proc_root, int64_t pid, KeptFiles* kept = nullptr);
 
 }  // namespace gvisor_exporter

@@ -1,5 +1,9 @@
 #include "exporter/sources/runsc_state/root_scanner.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <time.h>
+
 #include <algorithm>
 #include <map>
 #include <set>
@@ -39,10 +43,61 @@ struct RootScanner::ScanState {
   WaitBudget budget;
   ScanResult result;
   bool sandbox_limit_hit = false;
+  std::set<std::string> files_seen;  // keys of known_ met in this scan
 };
 
 RootScanner::RootScanner(RootScannerOptions options, ErrorReporter* reporter)
-    : options_(std::move(options)), reporter_(reporter) {}
+    : options_(std::move(options)),
+      reporter_(reporter),
+      // A stat and a cmdline per sentry, a cmdline per gofer.
+      kept_(options_.keep_proc_files
+                ? std::make_unique<KeptFiles>(KeptFiles::Budget(1.0 / 8, 16384))
+                : nullptr) {}
+
+namespace {
+
+bool SameFile(const struct stat& a, const struct stat& b) {
+  return a.st_dev == b.st_dev && a.st_ino == b.st_ino && a.st_size == b.st_size &&
+         a.st_mtim.tv_sec == b.st_mtim.tv_sec && a.st_mtim.tv_nsec == b.st_mtim.tv_nsec &&
+         a.st_ctim.tv_sec == b.st_ctim.tv_sec && a.st_ctim.tv_nsec == b.st_ctim.tv_nsec;
+}
+
+// A file whose last change is this old cannot change again within the same
+// timestamp: later writes show as another mtime/ctime (the racy-git rule).
+bool Settled(const struct stat& st) {
+  struct timespec now {};
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  return st.st_ctim.tv_sec + 1 < now.tv_sec && st.st_mtim.tv_sec + 1 < now.tv_sec;
+}
+
+}  // namespace
+
+StatusOr<ParsedStateFile> RootScanner::ReadKnownStateFile(const Root& root, const std::string& name,
+                                                          ScanState* state) {
+  const StateReadOptions read_options{options_.max_state_file_bytes, options_.lock_attempts,
+                                      options_.lock_retry_sleep, options_.parse_retries,
+                                      options_.parse_retry_sleep};
+  if (!options_.reuse_unchanged_state_files) {
+    return ReadStateFile(root.fd.get(), name, read_options, &state->budget);
+  }
+  std::string key = root.path + "/" + name;
+  struct stat st {};
+  const bool have_stat = ::fstatat(root.fd.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                         S_ISREG(st.st_mode);
+  auto it = known_.find(key);
+  if (have_stat && it != known_.end() && SameFile(it->second.st, st)) {
+    state->files_seen.insert(std::move(key));
+    return it->second.parsed;
+  }
+  StatusOr<ParsedStateFile> parsed = ReadStateFile(root.fd.get(), name, read_options, &state->budget);
+  if (parsed.ok() && have_stat && Settled(st)) {
+    known_[key] = KnownFile{st, *parsed};
+    state->files_seen.insert(std::move(key));
+  } else if (it != known_.end()) {
+    known_.erase(it);
+  }
+  return parsed;
+}
 
 void RootScanner::Report(const Status& status, std::string_view subject) {
   // Names from a directory end up in logs: keep them printable and short.
@@ -57,6 +112,8 @@ ScanResult RootScanner::Scan() {
     state.result.roots_found.push_back(root.path);
     ScanRoot(root, &state);
   }
+  // Files not met (deleted, or their root gone) are forgotten.
+  std::erase_if(known_, [&](const auto& kv) { return state.files_seen.count(kv.first) == 0; });
   return std::move(state.result);
 }
 
@@ -153,9 +210,6 @@ void RootScanner::ScanRoot(const Root& root, ScanState* state) {
   // Candidates in name order, so that a limit cuts the same files every time.
   std::sort(entries->begin(), entries->end(),
             [](const DirEntry& a, const DirEntry& b) { return a.name < b.name; });
-  const StateReadOptions read_options{options_.max_state_file_bytes, options_.lock_attempts,
-                                      options_.lock_retry_sleep, options_.parse_retries,
-                                      options_.parse_retry_sleep};
   std::map<std::string, std::vector<ParsedStateFile>> by_sandbox;
   size_t files = 0;
   for (const DirEntry& e : *entries) {
@@ -175,8 +229,7 @@ void RootScanner::ScanRoot(const Root& root, ScanState* state) {
       truncated = true;
       break;
     }
-    StatusOr<ParsedStateFile> parsed =
-        ReadStateFile(root.fd.get(), e.name, read_options, &state->budget);
+    StatusOr<ParsedStateFile> parsed = ReadKnownStateFile(root, e.name, state);
     if (!parsed.ok()) {
       // kNotFound: runsc deleted the container since the listing.
       if (parsed.status().reason() != Reason::kNotFound) Report(parsed.status(), subject);
@@ -197,7 +250,8 @@ void RootScanner::ScanRoot(const Root& root, ScanState* state) {
   for (auto& [sandbox_id, parsed_files] : by_sandbox) {
     if (state->sandbox_limit_hit) return;
     StatusOr<SandboxInfo> info =
-        BuildSandbox(root.path, sandbox_id, std::move(parsed_files), options_.proc_root);
+        BuildSandbox(root.path, sandbox_id, std::move(parsed_files), options_.proc_root,
+                     kept_.get());
     if (!info.ok()) {
       Report(info.status(), sandbox_id);
       continue;

@@ -33,12 +33,17 @@
 // per-file problems are counted but leave it true.
 #pragma once
 
+#include <sys/stat.h>
+
 #include <chrono>
+#include <map>
+#include <memory>
 #include <cstddef>
 #include <string>
 #include <vector>
 
 #include "exporter/common/error_reporter.h"
+#include "exporter/common/kept_files.h"
 #include "exporter/model/sandbox.h"
 #include "exporter/sources/runsc_state/state_file.h"
 
@@ -61,6 +66,13 @@ struct RootScannerOptions {
   std::chrono::microseconds parse_retry_sleep{5000};
   // Upper bound on all of one scan's sleeping, however many files are busy.
   std::chrono::microseconds max_wait_per_scan{200000};
+  // A state file whose identity, size, mtime and ctime are what they were
+  // when it was last parsed (and were already a second old then) is not read
+  // again: one fstatat instead of lock + open + read.
+  bool reuse_unchanged_state_files = true;
+  // The sentry's stat/cmdline and the gofers' cmdline through descriptors
+  // kept open between scans (kept_files.h).
+  bool keep_proc_files = true;
 };
 
 struct ScanResult {
@@ -87,10 +99,19 @@ class RootScanner {
   void AddExplicitRoot(const std::string& path, std::vector<Root>* roots, ScanState* state);
   void AddRootsUnder(const std::string& parent, std::vector<Root>* roots, ScanState* state);
   void ScanRoot(const Root& root, ScanState* state);
+  StatusOr<ParsedStateFile> ReadKnownStateFile(const Root& root, const std::string& name,
+                                               ScanState* state);
   void Report(const Status& status, std::string_view subject);
+
+  struct KnownFile {
+    struct stat st;
+    ParsedStateFile parsed;
+  };
 
   RootScannerOptions options_;
   ErrorReporter* reporter_;
+  std::unique_ptr<KeptFiles> kept_;        // null without keep_proc_files
+  std::map<std::string, KnownFile> known_;  // by "<root>/<state file name>"
 };
 
 }  // namespace gvisor_exporter

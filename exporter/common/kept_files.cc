@@ -1,0 +1,103 @@
+#include "exporter/common/kept_files.h"
+
+#include <linux/magic.h>
+#include <sys/resource.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <utility>
+
+namespace gvisor_exporter {
+
+StatusOr<std::string> PreadWhole(int fd, const std::string& what, size_t max_bytes,
+                                 Records records) {
+  // Most files are a few hundred bytes: start small, grow only when full.
+  std::string buf(std::min<size_t>(max_bytes + 1, 4096), '\0');
+  size_t have = 0;
+  while (true) {
+    ssize_t n;
+    do {
+      n = ::pread(fd, buf.data() + have, buf.size() - have, static_cast<off_t>(have));
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) return ErrnoError(errno, "read " + what);
+    have += static_cast<size_t>(n);
+    if (have > max_bytes) {
+      return TooLargeError(what + " is larger than " + std::to_string(max_bytes) + " bytes");
+    }
+    // One record comes whole or fills the buffer; many records stop short
+    // of a record that does not fit, so only a read of 0 is the end.
+    const bool end = n == 0 || (records == Records::kOne && have < buf.size());
+    if (end) {
+      buf.resize(have);
+      return buf;
+    }
+    if (have == buf.size()) {
+      if (records == Records::kOne) have = 0;  // read the record again, whole
+      buf.resize(std::min(max_bytes + 1, buf.size() * 4));
+    }
+  }
+}
+
+bool IsKernelGenerated(int fd) {
+  struct statfs fs {};
+  if (::fstatfs(fd, &fs) != 0) return false;
+  return fs.f_type == PROC_SUPER_MAGIC || fs.f_type == CGROUP_SUPER_MAGIC ||
+         fs.f_type == CGROUP2_SUPER_MAGIC;
+}
+
+KeptFiles::KeptFiles(size_t max_files, std::chrono::seconds forget_after)
+    : max_files_(max_files), forget_after_(forget_after), last_sweep_(Clock::now()) {}
+
+std::shared_ptr<UniqueFd> KeptFiles::Lookup(const std::string& key, Clock::time_point now) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (now - last_sweep_ > forget_after_) {
+    std::erase_if(files_, [&](const auto& kv) { return now - kv.second.used > forget_after_; });
+    last_sweep_ = now;
+  }
+  auto it = files_.find(key);
+  if (it == files_.end()) return nullptr;
+  it->second.used = now;
+  return it->second.fd;
+}
+
+void KeptFiles::Keep(const std::string& key, std::shared_ptr<UniqueFd> fd, Clock::time_point now) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (files_.size() >= max_files_ && files_.count(key) == 0) return;  // over budget: not kept
+  files_[key] = Entry{std::move(fd), now};
+}
+
+StatusOr<std::string> KeptFiles::Read(const std::string& key, const Opener& open,
+                                      size_t max_bytes, Records records) {
+  const Clock::time_point now = Clock::now();
+  if (std::shared_ptr<UniqueFd> kept = Lookup(key, now)) {
+    StatusOr<std::string> text = PreadWhole(kept->get(), key, max_bytes, records);
+    if (text.ok() || text.status().reason() == Reason::kTooLarge) return text;
+    Forget(key);  // gone (ESRCH, ENODEV): open afresh below
+  }
+  StatusOr<UniqueFd> fd = open();
+  if (!fd.ok()) return fd.status();
+  auto shared = std::make_shared<UniqueFd>(std::move(fd).value());
+  StatusOr<std::string> text = PreadWhole(shared->get(), key, max_bytes, records);
+  if (text.ok() && IsKernelGenerated(shared->get())) Keep(key, std::move(shared), now);
+  return text;
+}
+
+void KeptFiles::Forget(const std::string& key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  files_.erase(key);
+}
+
+size_t KeptFiles::size() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return files_.size();
+}
+
+size_t KeptFiles::Budget(double share, size_t cap) {
+  struct rlimit rl {};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return cap;
+  return std::min(cap, static_cast<size_t>(static_cast<double>(rl.rlim_cur) * share));
+}
+
+}  // namespace gvisor_exporter

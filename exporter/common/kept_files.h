@@ -1,0 +1,87 @@
+// Kernel-generated files kept open between polls and re-read with pread at
+// offset 0.
+//
+// Why: /proc/<pid>/stat and cgroupfs files are regenerated on every read, so
+// an open descriptor is as current as a fresh open, and a poll then costs one
+// system call per file instead of openat + read + read + close. What an open
+// descriptor still guarantees:
+// - /proc/<pid>/*: once the process is gone the read fails (ESRCH) even if
+//   the pid is reused, so a kept fd never describes another process;
+// - cgroupfs: once the cgroup is removed the read fails (ENODEV), even if a
+//   cgroup of the same path is created again.
+// A read that fails drops the descriptor and the file is opened afresh once
+// (which then fails with kNotFound when it is really gone). Only files of
+// procfs and cgroupfs are kept: a regular file (a test's fake /proc) could be
+// replaced behind a kept descriptor, so it is read the old way.
+//
+// A file is read with pread at offset 0 into a 4 KiB buffer (grown while it
+// comes back full, up to max_bytes + 1). Files generated as one record
+// (/proc/<pid>/stat, cmdline, cgroup value and .stat files: single_open or
+// kernfs without seq_start) come whole in one read, so a short read is the
+// end: one system call. Files of many records (cgroup.procs, smaps) stop a
+// read short of a record that does not fit, so they are read until a read
+// returns 0.
+//
+// Bounded: at most max_files descriptors (further files are read the old way,
+// open + read + close); files not read for a minute are closed.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "exporter/common/status.h"
+#include "exporter/common/unique_fd.h"
+
+namespace gvisor_exporter {
+
+enum class Records { kOne, kMany };
+
+class KeptFiles {
+ public:
+  using Clock = std::chrono::steady_clock;
+  using Opener = std::function<StatusOr<UniqueFd>()>;
+
+  explicit KeptFiles(size_t max_files, std::chrono::seconds forget_after = std::chrono::minutes(1));
+
+  // The whole content of the file known as `key`, read through its kept
+  // descriptor, else opened by `open` (without the lock held) and kept.
+  // kTooLarge beyond max_bytes.
+  StatusOr<std::string> Read(const std::string& key, const Opener& open, size_t max_bytes,
+                             Records records = Records::kOne);
+
+  // Closes the descriptor of `key`, if kept (e.g. its process is a zombie).
+  void Forget(const std::string& key);
+
+  size_t size() const;
+
+  // The number of descriptors to keep when `share` of the process's file
+  // limit (RLIMIT_NOFILE, soft) may be used, at most `cap`.
+  static size_t Budget(double share, size_t cap);
+
+ private:
+  struct Entry {
+    std::shared_ptr<UniqueFd> fd;
+    Clock::time_point used;
+  };
+  std::shared_ptr<UniqueFd> Lookup(const std::string& key, Clock::time_point now);
+  void Keep(const std::string& key, std::shared_ptr<UniqueFd> fd, Clock::time_point now);
+
+  const size_t max_files_;
+  const std::chrono::seconds forget_after_;
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, Entry> files_;
+  Clock::time_point last_sweep_;
+};
+
+// The whole file by pread at offset 0 (see above).
+// True for a descriptor of procfs or cgroupfs (v1 or v2).
+bool IsKernelGenerated(int fd);
+StatusOr<std::string> PreadWhole(int fd, const std::string& what, size_t max_bytes,
+                                 Records records = Records::kOne);
+
+}  // namespace gvisor_exporter
