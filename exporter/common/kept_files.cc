@@ -13,6 +13,7 @@ namespace gvisor_exporter {
 
 StatusOr<std::string> PreadWhole(int fd, const std::string& what, size_t max_bytes,
                                  Records records) {
+  constexpr size_t kSeqPage = 4096;  // seq_file's first buffer: PAGE_SIZE
   // Most files are a few hundred bytes: start small, grow only when full.
   std::string buf(std::min<size_t>(max_bytes + 1, 4096), '\0');
   size_t have = 0;
@@ -26,15 +27,19 @@ StatusOr<std::string> PreadWhole(int fd, const std::string& what, size_t max_byt
     if (have > max_bytes) {
       return TooLargeError(what + " is larger than " + std::to_string(max_bytes) + " bytes");
     }
-    // One record comes whole or fills the buffer; many records stop short
-    // of a record that does not fit, so only a read of 0 is the end.
-    const bool end = n == 0 || (records == Records::kOne && have < buf.size());
+    // One record comes whole or fills the buffer. Records are added to the
+    // kernel's page-sized seq buffer until the next one does not fit, so a
+    // read that left room for the largest record (in both buffers) reached
+    // the end; otherwise only a read of 0 is the end.
+    const size_t room = std::min(buf.size(), kSeqPage) - std::min(have, kSeqPage);
+    const bool end = n == 0 || (records.max_bytes == 0 && have < buf.size()) ||
+                     (records.max_bytes > 0 && have < buf.size() && room > records.max_bytes);
     if (end) {
       buf.resize(have);
       return buf;
     }
     if (have == buf.size()) {
-      if (records == Records::kOne) have = 0;  // read the record again, whole
+      if (records.max_bytes == 0) have = 0;  // read the record again, whole
       buf.resize(std::min(max_bytes + 1, buf.size() * 4));
     }
   }

@@ -19,8 +19,10 @@
 // (/proc/<pid>/stat, cmdline, cgroup value and .stat files: single_open or
 // kernfs without seq_start) come whole in one read, so a short read is the
 // end: one system call. Files of many records (cgroup.procs, smaps) stop a
-// read short of a record that does not fit, so they are read until a read
-// returns 0.
+// read short of a record that does not fit the kernel's page-sized buffer:
+// when a read left more room than the largest record, it was the end (one
+// system call again, for a cgroup of up to ~500 pids); else they are read
+// until a read returns 0.
 //
 // Bounded: at most max_files descriptors (further files are read the old way,
 // open + read + close); files not read for a minute are closed.
@@ -39,7 +41,13 @@
 
 namespace gvisor_exporter {
 
-enum class Records { kOne, kMany };
+// How a file is generated. max_bytes 0: one record (single_open); else
+// records of at most max_bytes each (a pid and its newline: 8).
+struct Records {
+  size_t max_bytes = 0;
+  static Records One() { return {}; }
+  static Records OfAtMost(size_t bytes) { return Records{bytes}; }
+};
 
 class KeptFiles {
  public:
@@ -52,7 +60,7 @@ class KeptFiles {
   // descriptor, else opened by `open` (without the lock held) and kept.
   // kTooLarge beyond max_bytes.
   StatusOr<std::string> Read(const std::string& key, const Opener& open, size_t max_bytes,
-                             Records records = Records::kOne);
+                             Records records = Records::One());
 
   // Closes the descriptor of `key`, if kept (e.g. its process is a zombie).
   void Forget(const std::string& key);
@@ -82,6 +90,6 @@ class KeptFiles {
 // True for a descriptor of procfs or cgroupfs (v1 or v2).
 bool IsKernelGenerated(int fd);
 StatusOr<std::string> PreadWhole(int fd, const std::string& what, size_t max_bytes,
-                                 Records records = Records::kOne);
+                                 Records records = Records::One());
 
 }  // namespace gvisor_exporter

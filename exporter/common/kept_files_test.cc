@@ -6,7 +6,15 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <condition_variable>
 #include <cstdio>
+#include <mutex>
+#include <thread>
+#include <vector>
+#include <iterator>
 #include <fstream>
 #include <string>
 
@@ -79,13 +87,58 @@ TEST(KeptFilesTest, BoundedInDescriptorsAndBytes) {
             Reason::kTooLarge);
   // Larger than the first 4 KiB buffer: grown and read whole.
   StatusOr<std::string> maps =
-      kept.Read("/proc/self/smaps", OpenPath("/proc/self/smaps"), 1 << 24, Records::kMany);
+      kept.Read("/proc/self/smaps", OpenPath("/proc/self/smaps"), 1 << 24, Records::OfAtMost(4096));
   ASSERT_TRUE(maps.ok()) << maps.status().ToString();
   EXPECT_GT(maps->size(), 4096u);
   EXPECT_EQ(maps->back(), '\n');
   std::ifstream in("/proc/self/smaps");
   const std::string direct((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   EXPECT_EQ(maps->size(), direct.size());
+}
+
+std::string ReadWhole(const std::string& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// A cgroup file of small records (one tid per line), larger than the
+// kernel's page-sized seq buffer: read whole, as a plain read to EOF. Needs
+// root and a cgroup v1 pids hierarchy; skipped otherwise.
+TEST(KeptFilesTest, SmallRecordFilesLargerThanAPageAreReadWhole) {
+  const std::string cg = "/sys/fs/cgroup/pids/gve-kept-files-" + std::to_string(::getpid());
+  if (::mkdir(cg.c_str(), 0755) != 0) GTEST_SKIP() << "cannot create " << cg;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool release = false;
+  std::vector<std::thread> threads;
+  std::vector<std::string> tids(700);
+  for (size_t i = 0; i < tids.size(); ++i) {
+    threads.emplace_back([&, i] {
+      tids[i] = std::to_string(::gettid());
+      std::ofstream(cg + "/tasks") << tids[i] << "\n";
+      std::unique_lock<std::mutex> lock(mu);
+      cv.wait(lock, [&] { return release; });
+    });
+  }
+  const std::string path = cg + "/tasks";
+  for (int i = 0; i < 5000; ++i) {
+    const std::string now = ReadWhole(path);
+    if (std::count(now.begin(), now.end(), '\n') >= 700) break;
+    ::usleep(1000);
+  }
+  const std::string direct = ReadWhole(path);
+  KeptFiles kept(16);
+  StatusOr<std::string> got = kept.Read(path, OpenPath(path), 1 << 20, Records::OfAtMost(8));
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    release = true;
+  }
+  cv.notify_all();
+  for (auto& t : threads) t.join();
+  ::rmdir(cg.c_str());
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_GT(direct.size(), 4096u);
+  EXPECT_EQ(*got, direct);
 }
 
 }  // namespace

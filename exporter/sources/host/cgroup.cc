@@ -21,6 +21,7 @@ constexpr size_t kMaxValueFileBytes = 256;   // memory.current, cpuacct.usage, .
 constexpr size_t kMaxStatFileBytes = 65536;  // memory.stat is ~1.5-3 KiB
 constexpr size_t kMaxCgroupPathBytes = 4096;
 constexpr size_t kMaxProcsFileBytes = 1 << 20;  // ~7 bytes per pid
+constexpr size_t kMaxPidLineBytes = 8;           // pid_max 4194304: 7 digits + \n
 
 bool IsDir(const std::string& path) {
   struct stat st {};
@@ -36,7 +37,7 @@ double UserHz() {
 // untrusted), the file opened without following a symlink either.
 StatusOr<std::string> ReadCgroupFile(const std::string& base, const std::string& rel,
                                      const std::string& name, size_t max, KeptFiles* kept,
-                                     Records records = Records::kOne) {
+                                     Records records = Records::One()) {
   return kept->Read(
       base + "/" + rel + "/" + name,
       [&]() -> StatusOr<UniqueFd> {
@@ -203,7 +204,7 @@ StatusOr<std::vector<int64_t>> CgroupReader::Members(const CgroupRef& ref) const
     if (base.empty()) return NotFoundError("no memory or cpuacct cgroup controller");
   }
   StatusOr<std::string> text =
-      ReadCgroupFile(base, *rel, "cgroup.procs", kMaxProcsFileBytes, kept_.get(), Records::kMany);
+      ReadCgroupFile(base, *rel, "cgroup.procs", kMaxProcsFileBytes, kept_.get(), Records::OfAtMost(kMaxPidLineBytes));
   if (!text.ok()) return text.status();
   std::vector<int64_t> pids = host_io::ParsePidList(*text);
   std::sort(pids.begin(), pids.end());
