@@ -55,7 +55,8 @@ bool IsKernelGenerated(int fd) {
 KeptFiles::KeptFiles(size_t max_files, std::chrono::seconds forget_after)
     : max_files_(max_files), forget_after_(forget_after), last_sweep_(Clock::now()) {}
 
-std::shared_ptr<UniqueFd> KeptFiles::Lookup(const std::string& key, Clock::time_point now) {
+std::shared_ptr<UniqueFd> KeptFiles::Lookup(const std::string& key, Clock::time_point now,
+                                            std::optional<uint64_t>* tag) {
   std::lock_guard<std::mutex> lock(mu_);
   if (now - last_sweep_ > forget_after_) {
     std::erase_if(files_, [&](const auto& kv) { return now - kv.second.used > forget_after_; });
@@ -64,20 +65,25 @@ std::shared_ptr<UniqueFd> KeptFiles::Lookup(const std::string& key, Clock::time_
   auto it = files_.find(key);
   if (it == files_.end()) return nullptr;
   it->second.used = now;
+  *tag = it->second.tag;
   return it->second.fd;
 }
 
 void KeptFiles::Keep(const std::string& key, std::shared_ptr<UniqueFd> fd, Clock::time_point now) {
   std::lock_guard<std::mutex> lock(mu_);
   if (files_.size() >= max_files_ && files_.count(key) == 0) return;  // over budget: not kept
-  files_[key] = Entry{std::move(fd), now};
+  files_[key] = Entry{std::move(fd), now, std::nullopt};
 }
 
 StatusOr<std::string> KeptFiles::Read(const std::string& key, const Opener& open,
-                                      size_t max_bytes, Records records) {
+                                      size_t max_bytes, Records records,
+                                      std::optional<uint64_t>* tag) {
   const Clock::time_point now = Clock::now();
-  if (std::shared_ptr<UniqueFd> kept = Lookup(key, now)) {
+  std::optional<uint64_t> kept_tag;
+  if (tag != nullptr) *tag = std::nullopt;
+  if (std::shared_ptr<UniqueFd> kept = Lookup(key, now, &kept_tag)) {
     StatusOr<std::string> text = PreadWhole(kept->get(), key, max_bytes, records);
+    if (text.ok() && tag != nullptr) *tag = kept_tag;
     if (text.ok() || text.status().reason() == Reason::kTooLarge) return text;
     Forget(key);  // gone (ESRCH, ENODEV): open afresh below
   }
@@ -87,6 +93,12 @@ StatusOr<std::string> KeptFiles::Read(const std::string& key, const Opener& open
   StatusOr<std::string> text = PreadWhole(shared->get(), key, max_bytes, records);
   if (text.ok() && IsKernelGenerated(shared->get())) Keep(key, std::move(shared), now);
   return text;
+}
+
+void KeptFiles::SetTag(const std::string& key, uint64_t tag) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = files_.find(key);
+  if (it != files_.end()) it->second.tag = tag;
 }
 
 void KeptFiles::Forget(const std::string& key) {

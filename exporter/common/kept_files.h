@@ -33,6 +33,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -59,8 +60,16 @@ class KeptFiles {
   // The whole content of the file known as `key`, read through its kept
   // descriptor, else opened by `open` (without the lock held) and kept.
   // kTooLarge beyond max_bytes.
+  // `tag` (when not null) is set to the tag of the kept descriptor the file
+  // was read through, nullopt when it was opened now: what a caller learned
+  // about the file's process when it first read it still holds while the
+  // same descriptor reads (e.g. the start time of a /proc/<pid> process).
   StatusOr<std::string> Read(const std::string& key, const Opener& open, size_t max_bytes,
-                             Records records = Records::One());
+                             Records records = Records::One(),
+                             std::optional<uint64_t>* tag = nullptr);
+
+  // Tags the kept descriptor of `key` (if kept), see Read.
+  void SetTag(const std::string& key, uint64_t tag);
 
   // Closes the descriptor of `key`, if kept (e.g. its process is a zombie).
   void Forget(const std::string& key);
@@ -75,8 +84,10 @@ class KeptFiles {
   struct Entry {
     std::shared_ptr<UniqueFd> fd;
     Clock::time_point used;
+    std::optional<uint64_t> tag;
   };
-  std::shared_ptr<UniqueFd> Lookup(const std::string& key, Clock::time_point now);
+  std::shared_ptr<UniqueFd> Lookup(const std::string& key, Clock::time_point now,
+                                   std::optional<uint64_t>* tag);
   void Keep(const std::string& key, std::shared_ptr<UniqueFd> fd, Clock::time_point now);
 
   const size_t max_files_;

@@ -97,7 +97,31 @@ StatusOr<ProcStat> ProcReader::ReadStat(int64_t pid) const {
 }
 
 StatusOr<uint64_t> ProcReader::SumContextSwitches(const DirFd& proc_dir_fd, int64_t pid,
+                                                  uint64_t num_threads,
                                                   uint64_t* nonvoluntary) const {
+  // One thread (every stub): its own status file is the whole sum, one
+  // pread through a kept descriptor where taskstats takes two calls.
+  if (num_threads == 1 && options_.sum_thread_ctxt_switches) {
+    const std::string path = PidDir(options_.proc_root, pid) + "/status";
+    StatusOr<std::string> text = kept_->Read(
+        path,
+        [&]() -> StatusOr<UniqueFd> {
+          StatusOr<int> dir = proc_dir_fd();  // the incarnation whose stat was read
+          if (!dir.ok()) return dir.status();
+          const int fd = ::openat(*dir, "status", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+          if (fd < 0) return ErrnoError(errno, "open " + path);
+          return UniqueFd(fd);
+        },
+        kMaxStatusBytes);
+    if (!text.ok()) return text.status();
+    StatusOr<ProcStatus> st = ParseProcStatus(*text);
+    if (!st.ok()) return st.status();
+    if (st->voluntary_ctxt_switches && st->nonvoluntary_ctxt_switches) {
+      *nonvoluntary = *st->nonvoluntary_ctxt_switches;
+      return *st->voluntary_ctxt_switches;
+    }
+    return ParseError("status: no ctxt_switches in " + path);
+  }
   if (taskstats_ != nullptr && !taskstats_refused_->load(std::memory_order_relaxed)) {
     StatusOr<TaskContextSwitches> sw = taskstats_->Query(pid);
     if (sw.ok()) {
@@ -189,7 +213,7 @@ StatusOr<HostProcess> ProcReader::Read(int64_t pid, ProcessRole role,
   if (!smaps.ok()) return smaps.status();
 
   uint64_t nonvol = 0;
-  StatusOr<uint64_t> vol = SumContextSwitches(dir_fd, pid, &nonvol);
+  StatusOr<uint64_t> vol = SumContextSwitches(dir_fd, pid, st->num_threads, &nonvol);
   if (!vol.ok()) return vol.status();
 
   HostProcess p;

@@ -116,7 +116,7 @@ class ProcReader {
   // The /proc/<pid> directory fd of the process being read, opened lazily.
   using DirFd = std::function<StatusOr<int>()>;
   StatusOr<uint64_t> SumContextSwitches(const DirFd& proc_dir_fd, int64_t pid,
-                                        uint64_t* nonvoluntary) const;
+                                        uint64_t num_threads, uint64_t* nonvoluntary) const;
   std::vector<int64_t> ChildrenOf(int64_t pid) const;
   void AddDescendants(int64_t sentry, std::vector<ProcessRef>* out,
                       std::unordered_set<int64_t>* seen) const;
@@ -128,7 +128,7 @@ class ProcReader {
   double ticks_per_second_;
   uint64_t page_size_;
   std::shared_ptr<PssCache> pss_cache_;  // null when pss_max_age is 0
-  std::shared_ptr<KeptFiles> kept_;      // /proc/<pid>/stat kept open
+  std::shared_ptr<KeptFiles> kept_;      // /proc/<pid>/stat (and status) kept open
   // Null when taskstats is off or unusable; shared by copies of this reader.
   std::shared_ptr<TaskstatsClient> taskstats_;
   std::shared_ptr<std::atomic<bool>> taskstats_refused_;

@@ -114,7 +114,7 @@ StatusOr<TaskContextSwitches> ParseTaskstatsReply(std::string_view msg, int64_t 
   return ParseError("no aggregated thread-group stats in the taskstats reply");
 }
 
-StatusOr<std::unique_ptr<TaskstatsClient>> TaskstatsClient::Open() {
+StatusOr<UniqueFd> TaskstatsClient::NewSocket() {
   UniqueFd fd(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_GENERIC));
   if (!fd.valid()) return ErrnoError(errno, "netlink socket");
   // The kernel answers within sendmsg; the timeout only bounds a surprise.
@@ -122,24 +122,29 @@ StatusOr<std::unique_ptr<TaskstatsClient>> TaskstatsClient::Open() {
   if (::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0) {
     return ErrnoError(errno, "netlink SO_RCVTIMEO");
   }
-  std::unique_ptr<TaskstatsClient> client(new TaskstatsClient(std::move(fd), GENL_ID_CTRL));
+  return fd;
+}
+
+StatusOr<std::unique_ptr<TaskstatsClient>> TaskstatsClient::Open() {
+  StatusOr<UniqueFd> fd = NewSocket();
+  if (!fd.ok()) return fd.status();
+  std::unique_ptr<TaskstatsClient> client(new TaskstatsClient(GENL_ID_CTRL));
   char buf[kReplyBytes];
   const char name[] = TASKSTATS_GENL_NAME;  // with its NUL, as the kernel expects
-  std::unique_lock<std::mutex> lock(client->mu_);
   StatusOr<std::string_view> reply =
-      client->RoundTrip(GENL_ID_CTRL, CTRL_CMD_GETFAMILY, CTRL_ATTR_FAMILY_NAME,
+      client->RoundTrip(fd->get(), GENL_ID_CTRL, CTRL_CMD_GETFAMILY, CTRL_ATTR_FAMILY_NAME,
                         std::string_view(name, sizeof(name)), buf, sizeof(buf));
-  lock.unlock();
   if (!reply.ok()) return reply.status().WithContext("resolving the TASKSTATS family");
   StatusOr<uint16_t> family = ParseFamilyReply(*reply);
   if (!family.ok()) return family.status();
   client->family_ = *family;
+  client->idle_.push_back(std::move(fd).value());
   return client;
 }
 
-StatusOr<std::string_view> TaskstatsClient::RoundTrip(uint16_t type, uint8_t cmd, uint16_t attr,
-                                                      std::string_view value, char* buf,
-                                                      size_t size) {
+StatusOr<std::string_view> TaskstatsClient::RoundTrip(int fd, uint16_t type, uint8_t cmd,
+                                                      uint16_t attr, std::string_view value,
+                                                      char* buf, size_t size) {
   struct {
     struct nlmsghdr n;
     struct genlmsghdr g;
@@ -161,12 +166,12 @@ StatusOr<std::string_view> TaskstatsClient::RoundTrip(uint16_t type, uint8_t cmd
   struct sockaddr_nl kernel;
   std::memset(&kernel, 0, sizeof(kernel));
   kernel.nl_family = AF_NETLINK;  // nl_pid 0: the kernel
-  if (::sendto(fd_.get(), &req, req.n.nlmsg_len, 0, reinterpret_cast<struct sockaddr*>(&kernel),
+  if (::sendto(fd, &req, req.n.nlmsg_len, 0, reinterpret_cast<struct sockaddr*>(&kernel),
                sizeof(kernel)) < 0) {
     return ErrnoError(errno, "netlink send");
   }
   for (int i = 0; i <= kMaxStaleReplies; ++i) {
-    const ssize_t n = ::recv(fd_.get(), buf, size, MSG_TRUNC);
+    const ssize_t n = ::recv(fd, buf, size, MSG_TRUNC);
     if (n < 0) {
       if (errno == EINTR) continue;
       return ErrnoError(errno, "netlink receive");
@@ -185,13 +190,30 @@ StatusOr<std::string_view> TaskstatsClient::RoundTrip(uint16_t type, uint8_t cmd
 StatusOr<TaskContextSwitches> TaskstatsClient::Query(int64_t tgid) {
   if (tgid <= 0 || tgid > INT32_MAX) return InvalidError("bad tgid " + std::to_string(tgid));
   const uint32_t id = static_cast<uint32_t>(tgid);
+  UniqueFd fd;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!idle_.empty()) {
+      fd = std::move(idle_.back());
+      idle_.pop_back();
+    }
+  }
+  if (!fd.valid()) {
+    StatusOr<UniqueFd> opened = NewSocket();
+    if (!opened.ok()) return opened.status();
+    fd = std::move(opened).value();
+  }
   char buf[kReplyBytes];
-  std::lock_guard<std::mutex> lock(mu_);
   StatusOr<std::string_view> reply =
-      RoundTrip(family_, TASKSTATS_CMD_GET, TASKSTATS_CMD_ATTR_TGID,
+      RoundTrip(fd.get(), family_, TASKSTATS_CMD_GET, TASKSTATS_CMD_ATTR_TGID,
                 std::string_view(reinterpret_cast<const char*>(&id), sizeof(id)), buf, sizeof(buf));
-  if (!reply.ok()) return reply.status();
-  return ParseTaskstatsReply(*reply, tgid);
+  StatusOr<TaskContextSwitches> out =
+      reply.ok() ? ParseTaskstatsReply(*reply, tgid) : StatusOr<TaskContextSwitches>(reply.status());
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    idle_.push_back(std::move(fd));
+  }
+  return out;
 }
 
 }  // namespace gvisor_exporter

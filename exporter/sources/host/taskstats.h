@@ -15,7 +15,9 @@
 
 #include <cstdint>
 #include <memory>
+#include <atomic>
 #include <mutex>
+#include <vector>
 #include <string_view>
 
 #include "exporter/common/status.h"
@@ -28,8 +30,9 @@ struct TaskContextSwitches {
   uint64_t nonvoluntary = 0;
 };
 
-// One netlink socket shared by the poll workers: a query holds a mutex for
-// its ~5 us round trip.
+// Netlink sockets for the poll workers: a query takes an idle socket (or
+// opens one) for its ~5 us round trip, so concurrent queries never wait on
+// each other. At most as many sockets as queries ever ran at once.
 class TaskstatsClient {
  public:
   // Opens the socket and resolves the "TASKSTATS" family. kPermission /
@@ -42,14 +45,15 @@ class TaskstatsClient {
   StatusOr<TaskContextSwitches> Query(int64_t tgid);
 
  private:
-  TaskstatsClient(UniqueFd fd, uint16_t family) : fd_(std::move(fd)), family_(family) {}
-  StatusOr<std::string_view> RoundTrip(uint16_t type, uint8_t cmd, uint16_t attr,
+  explicit TaskstatsClient(uint16_t family) : family_(family) {}
+  static StatusOr<UniqueFd> NewSocket();
+  StatusOr<std::string_view> RoundTrip(int fd, uint16_t type, uint8_t cmd, uint16_t attr,
                                        std::string_view value, char* buf, size_t size);
 
-  std::mutex mu_;
-  UniqueFd fd_;
+  std::mutex mu_;                // guards idle_
+  std::vector<UniqueFd> idle_;   // sockets not in a query
   uint16_t family_;
-  uint32_t seq_ = 0;
+  std::atomic<uint32_t> seq_{0};
 };
 
 // Parsers of the kernel's replies, separate for the fuzz target. Both check

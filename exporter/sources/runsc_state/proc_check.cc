@@ -70,16 +70,17 @@ bool ParseStatStartTime(std::string_view stat, uint64_t* start_time) {
 
 namespace {
 
+KeptFiles::Opener OpenerOf(const std::string& path) {
+  return [&path]() -> StatusOr<UniqueFd> {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) return ErrnoError(errno, "open " + path);
+    return UniqueFd(fd);
+  };
+}
+
 StatusOr<std::string> ReadProcFile(const std::string& path, size_t max_bytes, KeptFiles* kept) {
   if (kept == nullptr) return ReadFileBounded(path, max_bytes);
-  return kept->Read(
-      path,
-      [&]() -> StatusOr<UniqueFd> {
-        const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-        if (fd < 0) return ErrnoError(errno, "open " + path);
-        return UniqueFd(fd);
-      },
-      max_bytes);
+  return kept->Read(path, OpenerOf(path), max_bytes);
 }
 
 }  // namespace
@@ -87,23 +88,39 @@ StatusOr<std::string> ReadProcFile(const std::string& path, size_t max_bytes, Ke
 StatusOr<uint64_t> CheckSentry(const std::string& proc_root, int64_t pid,
                                std::string_view sandbox_id, KeptFiles* kept) {
   if (pid <= 0) return NotFoundError("no sandbox pid in state file");
-  StatusOr<std::string> stat = ReadProcFile(ProcPath(proc_root, pid, "stat"), kMaxStatBytes, kept);
+  const std::string cmdline_path = ProcPath(proc_root, pid, "cmdline");
+  auto not_the_sentry = [&] {
+    return NotFoundError("pid " + std::to_string(pid) + " is not the sentry of sandbox " +
+                         std::string(sandbox_id) + " (stale state file: exited or pid reused)");
+  };
+  if (kept != nullptr) {
+    // A cmdline descriptor kept since an earlier check still reads: the same
+    // process, whose start time that check tagged it with. One pread.
+    std::optional<uint64_t> start_time;
+    StatusOr<std::string> cmdline =
+        kept->Read(cmdline_path, OpenerOf(cmdline_path), kMaxCmdlineBytes, Records::One(),
+                   &start_time);
+    if (cmdline.ok() && start_time) {
+      if (!IsSentryCmdline(*cmdline, sandbox_id)) return not_the_sentry();
+      return *start_time;
+    }
+  }
+  StatusOr<std::string> stat = ReadFileBounded(ProcPath(proc_root, pid, "stat"), kMaxStatBytes);
   if (!stat.ok() && stat.status().reason() == Reason::kNotFound) {
     return NotFoundError("sentry pid " + std::to_string(pid) + " of sandbox " +
                          std::string(sandbox_id) + " is gone (stale state file)");
   }
   if (!stat.ok()) return stat.status();
-  StatusOr<std::string> cmdline =
-      ReadProcFile(ProcPath(proc_root, pid, "cmdline"), kMaxCmdlineBytes, kept);
+  StatusOr<std::string> cmdline = ReadProcFile(cmdline_path, kMaxCmdlineBytes, kept);
   if (!cmdline.ok() && cmdline.status().reason() != Reason::kTooLarge) return cmdline.status();
-  if (!cmdline.ok() || !IsSentryCmdline(*cmdline, sandbox_id)) {
-    return NotFoundError("pid " + std::to_string(pid) + " is not the sentry of sandbox " +
-                         std::string(sandbox_id) + " (stale state file: exited or pid reused)");
-  }
+  if (!cmdline.ok() || !IsSentryCmdline(*cmdline, sandbox_id)) return not_the_sentry();
   uint64_t start_time = 0;
   if (!ParseStatStartTime(*stat, &start_time)) {
     return ParseError("unparsable " + ProcPath(proc_root, pid, "stat"));
   }
+  // The cmdline descriptor was opened after the stat read: if the pid had
+  // been reused in between, the cmdline would not have matched.
+  if (kept != nullptr) kept->SetTag(cmdline_path, start_time);
   return start_time;
 }
 

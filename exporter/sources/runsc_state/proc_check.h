@@ -32,9 +32,10 @@ bool ParseStatStartTime(std::string_view stat, uint64_t* start_time);
 // read, the recorded start time exposes the reuse to later readers.
 // Errors: kNotFound (no such process, a zombie, or another program), kParse
 // (unparsable stat), or the read error.
-// With `kept`, stat and cmdline are read through descriptors kept open between
-// polls (kept_files.h): a kept /proc/<pid> file fails once its process is gone,
-// so the check stays exact at one pread per file.
+// With `kept`, the cmdline is read through a descriptor kept open between
+// polls (kept_files.h) and tagged with the start time: a kept /proc/<pid> file
+// fails once its process is gone, so while it reads, the check is that one
+// pread (stat is read only when the descriptor is new).
 StatusOr<uint64_t> CheckSentry(const std::string& proc_root, int64_t pid,
                                std::string_view sandbox_id, KeptFiles* kept = nullptr);
 
