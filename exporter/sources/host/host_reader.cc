@@ -79,10 +79,13 @@ StatusOr<std::vector<HostProcess>> HostReader::Processes(const SandboxInfo& sand
   std::vector<HostProcess> out;
   out.reserve(refs.size());
   bool vanished = false;
-  for (const ProcessRef& ref : refs) {
+  std::vector<ProcessRef> expected = refs;
+  if (expected.front().start_time == 0) expected.front().start_time = sandbox.pid_start_time;
+  std::vector<StatusOr<HostProcess>> read = proc_.ReadMany(expected);
+  for (size_t i = 0; i < refs.size(); ++i) {
+    const ProcessRef& ref = refs[i];
     const bool sentry = ref.role == ProcessRole::kSentry;
-    const uint64_t start = sentry && ref.start_time == 0 ? sandbox.pid_start_time : ref.start_time;
-    StatusOr<HostProcess> p = proc_.Read(ref.pid, ref.role, start);
+    StatusOr<HostProcess>& p = read[i];
     if (!p.ok()) {
       // Without the sentry the rest would be half a sandbox.
       if (sentry) return p.status();

@@ -97,31 +97,7 @@ StatusOr<ProcStat> ProcReader::ReadStat(int64_t pid) const {
 }
 
 StatusOr<uint64_t> ProcReader::SumContextSwitches(const DirFd& proc_dir_fd, int64_t pid,
-                                                  uint64_t num_threads,
                                                   uint64_t* nonvoluntary) const {
-  // One thread (every stub): its own status file is the whole sum, one
-  // pread through a kept descriptor where taskstats takes two calls.
-  if (num_threads == 1 && options_.sum_thread_ctxt_switches) {
-    const std::string path = PidDir(options_.proc_root, pid) + "/status";
-    StatusOr<std::string> text = kept_->Read(
-        path,
-        [&]() -> StatusOr<UniqueFd> {
-          StatusOr<int> dir = proc_dir_fd();  // the incarnation whose stat was read
-          if (!dir.ok()) return dir.status();
-          const int fd = ::openat(*dir, "status", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-          if (fd < 0) return ErrnoError(errno, "open " + path);
-          return UniqueFd(fd);
-        },
-        kMaxStatusBytes);
-    if (!text.ok()) return text.status();
-    StatusOr<ProcStatus> st = ParseProcStatus(*text);
-    if (!st.ok()) return st.status();
-    if (st->voluntary_ctxt_switches && st->nonvoluntary_ctxt_switches) {
-      *nonvoluntary = *st->nonvoluntary_ctxt_switches;
-      return *st->voluntary_ctxt_switches;
-    }
-    return ParseError("status: no ctxt_switches in " + path);
-  }
   if (taskstats_ != nullptr && !taskstats_refused_->load(std::memory_order_relaxed)) {
     StatusOr<TaskContextSwitches> sw = taskstats_->Query(pid);
     if (sw.ok()) {
@@ -132,6 +108,11 @@ StatusOr<uint64_t> ProcReader::SumContextSwitches(const DirFd& proc_dir_fd, int6
     // Refused (no CAP_NET_ADMIN) or broken: /proc from now on.
     if (sw.status().reason() == Reason::kPermission) taskstats_refused_->store(true);
   }
+  return SumThreadStatusFiles(proc_dir_fd, nonvoluntary);
+}
+
+StatusOr<uint64_t> ProcReader::SumThreadStatusFiles(const DirFd& proc_dir_fd,
+                                                    uint64_t* nonvoluntary) const {
   StatusOr<int> dir = proc_dir_fd();
   if (!dir.ok()) return dir.status();
   std::vector<int64_t> tids = {0};  // 0: the leader's own status file
@@ -162,8 +143,33 @@ StatusOr<uint64_t> ProcReader::SumContextSwitches(const DirFd& proc_dir_fd, int6
   return vol;
 }
 
-StatusOr<HostProcess> ProcReader::Read(int64_t pid, ProcessRole role,
-                                       uint64_t expected_start_time) const {
+ProcReader::DirFd ProcReader::VerifiedDir(int64_t pid, uint64_t start_time,
+                                          std::shared_ptr<UniqueFd> holder) const {
+  // Opened only when needed (smaps_rollup not cached, or no taskstats); the
+  // process behind the new fd must be the one whose stat was read, and if the
+  // pid is reused later, reads through it fail (ESRCH) rather than mix two
+  // processes.
+  return [this, pid, start_time, holder]() -> StatusOr<int> {
+    if (!holder->valid()) {
+      StatusOr<UniqueFd> opened = OpenDir(PidDir(options_.proc_root, pid));
+      if (!opened.ok()) return opened.status();
+      StatusOr<std::string> again = host_io::ReadAt(opened->get(), "stat", kMaxStatBytes);
+      if (!again.ok()) return again.status();
+      StatusOr<ProcStat> st = ParseProcStat(*again);
+      if (!st.ok()) return st.status();
+      if (st->starttime != start_time) {
+        return NotFoundError("pid " + std::to_string(pid) + " was reused");
+      }
+      *holder = std::move(opened).value();
+    }
+    return holder->get();
+  };
+}
+
+StatusOr<HostProcess> ProcReader::ReadOne(int64_t pid, ProcessRole role,
+                                          uint64_t expected_start_time, bool defer_switches,
+                                          bool* deferred, uint64_t* start_time) const {
+  *deferred = false;
   if (pid <= 0) return InvalidError("bad pid " + std::to_string(pid));
   // stat through a descriptor kept open between polls (kept_files.h): once
   // the process is gone it fails (ESRCH) rather than describe a new process
@@ -188,33 +194,11 @@ StatusOr<HostProcess> ProcReader::Read(int64_t pid, ProcessRole role,
     kept_->Forget(stat_path);
     return NotFoundError("pid " + std::to_string(pid) + " was reused");
   }
+  *start_time = st->starttime;
 
-  // The rest through one directory fd, opened only when needed (smaps_rollup
-  // not cached, or no taskstats): if the pid is reused midway, those reads
-  // fail (ESRCH) rather than mix two processes.
-  UniqueFd dir;
-  auto dir_fd = [&]() -> StatusOr<int> {
-    if (!dir.valid()) {
-      StatusOr<UniqueFd> opened = OpenDir(PidDir(options_.proc_root, pid));
-      if (!opened.ok()) return opened.status();
-      dir = std::move(opened).value();
-      // The process behind the new fd is the one whose stat was read.
-      StatusOr<std::string> again = host_io::ReadAt(dir.get(), "stat", kMaxStatBytes);
-      if (!again.ok()) return again.status();
-      StatusOr<ProcStat> st2 = ParseProcStat(*again);
-      if (!st2.ok()) return st2.status();
-      if (st2->starttime != st->starttime) {
-        return NotFoundError("pid " + std::to_string(pid) + " was reused");
-      }
-    }
-    return dir.get();
-  };
+  const DirFd dir_fd = VerifiedDir(pid, st->starttime, std::make_shared<UniqueFd>());
   StatusOr<SmapsRollup> smaps = Rollup(dir_fd, pid, *st);
   if (!smaps.ok()) return smaps.status();
-
-  uint64_t nonvol = 0;
-  StatusOr<uint64_t> vol = SumContextSwitches(dir_fd, pid, st->num_threads, &nonvol);
-  if (!vol.ok()) return vol.status();
 
   HostProcess p;
   p.pid = pid;
@@ -227,11 +211,71 @@ StatusOr<HostProcess> ProcReader::Read(int64_t pid, ProcessRole role,
   p.cpu_user_seconds = static_cast<double>(st->utime) / ticks_per_second_;
   p.cpu_system_seconds = static_cast<double>(st->stime) / ticks_per_second_;
   p.threads = st->num_threads;
-  p.voluntary_ctxt_switches = *vol;
-  p.nonvoluntary_ctxt_switches = nonvol;
   p.minor_faults = st->minflt;
   p.major_faults = st->majflt;
+  if (defer_switches) {
+    *deferred = true;  // the caller asks taskstats, for many processes at once
+    return p;
+  }
+  uint64_t nonvol = 0;
+  StatusOr<uint64_t> vol = SumContextSwitches(dir_fd, pid, &nonvol);
+  if (!vol.ok()) return vol.status();
+  p.voluntary_ctxt_switches = *vol;
+  p.nonvoluntary_ctxt_switches = nonvol;
   return p;
+}
+
+StatusOr<HostProcess> ProcReader::Read(int64_t pid, ProcessRole role,
+                                       uint64_t expected_start_time) const {
+  std::vector<StatusOr<HostProcess>> out =
+      ReadMany({ProcessRef{pid, role, "", expected_start_time}});
+  return std::move(out.front());
+}
+
+std::vector<StatusOr<HostProcess>> ProcReader::ReadMany(const std::vector<ProcessRef>& refs) const {
+  const bool batch = taskstats_ != nullptr && options_.sum_thread_ctxt_switches &&
+                     !taskstats_refused_->load(std::memory_order_relaxed);
+  std::vector<StatusOr<HostProcess>> out;
+  out.reserve(refs.size());
+  std::vector<size_t> pending;  // indexes into out
+  std::vector<int64_t> tgids;
+  std::vector<uint64_t> starts;
+  for (const ProcessRef& ref : refs) {
+    bool deferred = false;
+    uint64_t start = 0;
+    out.push_back(ReadOne(ref.pid, ref.role, ref.start_time, batch, &deferred, &start));
+    if (deferred) {
+      pending.push_back(out.size() - 1);
+      tgids.push_back(ref.pid);
+      starts.push_back(start);
+    }
+  }
+  if (pending.empty()) return out;
+  std::vector<StatusOr<TaskContextSwitches>> sw = taskstats_->QueryMany(tgids);
+  for (size_t k = 0; k < pending.size(); ++k) {
+    StatusOr<HostProcess>& p = out[pending[k]];
+    if (sw[k].ok()) {
+      p->voluntary_ctxt_switches = sw[k]->voluntary;
+      p->nonvoluntary_ctxt_switches = sw[k]->nonvoluntary;
+      continue;
+    }
+    if (sw[k].status().reason() == Reason::kNotFound) {
+      p = sw[k].status();
+      continue;
+    }
+    // Refused (no CAP_NET_ADMIN) or broken: /proc, and from now on.
+    if (sw[k].status().reason() == Reason::kPermission) taskstats_refused_->store(true);
+    uint64_t nonvol = 0;
+    StatusOr<uint64_t> vol = SumThreadStatusFiles(
+        VerifiedDir(tgids[k], starts[k], std::make_shared<UniqueFd>()), &nonvol);
+    if (!vol.ok()) {
+      p = vol.status();
+      continue;
+    }
+    p->voluntary_ctxt_switches = *vol;
+    p->nonvoluntary_ctxt_switches = nonvol;
+  }
+  return out;
 }
 
 StatusOr<std::vector<std::string>> ProcReader::ReadCmdline(int64_t pid,
@@ -349,8 +393,11 @@ std::vector<ProcessRef> ProcReader::FindSandboxProcesses(const SandboxInfo& sand
 std::vector<HostProcess> ProcReader::ReadSandbox(const SandboxInfo& sandbox,
                                                  std::vector<Status>* errors) const {
   std::vector<HostProcess> out;
-  for (const ProcessRef& ref : FindSandboxProcesses(sandbox)) {
-    StatusOr<HostProcess> p = Read(ref.pid, ref.role, ref.start_time);
+  const std::vector<ProcessRef> refs = FindSandboxProcesses(sandbox);
+  std::vector<StatusOr<HostProcess>> read = ReadMany(refs);
+  for (size_t i = 0; i < refs.size(); ++i) {
+    const ProcessRef& ref = refs[i];
+    StatusOr<HostProcess>& p = read[i];
     if (!p.ok()) {
       if (p.status().reason() != Reason::kNotFound && errors != nullptr) {
         errors->push_back(p.status().WithContext("pid " + std::to_string(ref.pid)));

@@ -37,12 +37,15 @@ namespace gvisor_exporter {
 
 struct ProcReaderOptions {
   std::string proc_root = "/proc";
-  // Context switches of a process = sum over /proc/<pid>/task/*/status. The
-  // leader's /proc/<pid>/status only has the leader thread's own switches
-  // (a real sentry: 24 voluntary there vs 692 summed over its 14 threads).
-  // Threads that already exited are not counted by either, so the sum can
-  // drop when a thread exits (a counter reset to Prometheus). false: report
-  // the leader's counts only (one read instead of one per thread).
+  // Context switches of a process = those of all its threads. The leader's
+  // /proc/<pid>/status only has the leader thread's own switches (a real
+  // sentry: 24 voluntary there vs 692 summed over its 14 threads).
+  // Taskstats (below) sums them in the kernel; kernels with "taskstats:
+  // retain dead thread stats in TGID queries" (6.18 here) include threads
+  // that exited, so the value never drops. Older kernels and the /proc way
+  // (a status file per thread) count live threads only: the sum can drop
+  // when a thread exits (a counter reset to Prometheus). false: report the
+  // leader's counts only (one read instead of one per thread).
   bool sum_thread_ctxt_switches = true;
   // Take that sum from one taskstats query per process (taskstats.h) instead
   // of one status file per thread. Used only when proc_root numbers pids as
@@ -85,6 +88,11 @@ class ProcReader {
   // pid was reused: kNotFound. Zombies are kNotFound too.
   StatusOr<HostProcess> Read(int64_t pid, ProcessRole role, uint64_t expected_start_time = 0) const;
 
+  // Read of each ref (ref.start_time as the expected start time), in order.
+  // The context switches of all of them come from one batched taskstats
+  // exchange (taskstats.h: two system calls in all).
+  std::vector<StatusOr<HostProcess>> ReadMany(const std::vector<ProcessRef>& refs) const;
+
   // The sentry (if alive and its start time matches sandbox.pid_start_time,
   // when set), the gofer of every container (gofer_pid != 0, confirmed to be a
   // runsc gofer by its cmdline), then every descendant of the sentry: kStub
@@ -116,7 +124,16 @@ class ProcReader {
   // The /proc/<pid> directory fd of the process being read, opened lazily.
   using DirFd = std::function<StatusOr<int>()>;
   StatusOr<uint64_t> SumContextSwitches(const DirFd& proc_dir_fd, int64_t pid,
-                                        uint64_t num_threads, uint64_t* nonvoluntary) const;
+                                        uint64_t* nonvoluntary) const;
+  // The /proc way: one status file per thread.
+  StatusOr<uint64_t> SumThreadStatusFiles(const DirFd& proc_dir_fd, uint64_t* nonvoluntary) const;
+  // /proc/<pid>, opened on first use into `holder`, of the incarnation
+  // started at `start_time` (else kNotFound).
+  DirFd VerifiedDir(int64_t pid, uint64_t start_time, std::shared_ptr<UniqueFd> holder) const;
+  // Read, but with defer_switches the context switches are left for the
+  // caller (*deferred); *start_time: the process's start time.
+  StatusOr<HostProcess> ReadOne(int64_t pid, ProcessRole role, uint64_t expected_start_time,
+                                bool defer_switches, bool* deferred, uint64_t* start_time) const;
   std::vector<int64_t> ChildrenOf(int64_t pid) const;
   void AddDescendants(int64_t sentry, std::vector<ProcessRef>* out,
                       std::unordered_set<int64_t>* seen) const;
@@ -128,7 +145,7 @@ class ProcReader {
   double ticks_per_second_;
   uint64_t page_size_;
   std::shared_ptr<PssCache> pss_cache_;  // null when pss_max_age is 0
-  std::shared_ptr<KeptFiles> kept_;      // /proc/<pid>/stat (and status) kept open
+  std::shared_ptr<KeptFiles> kept_;      // /proc/<pid>/stat kept open
   // Null when taskstats is off or unusable; shared by copies of this reader.
   std::shared_ptr<TaskstatsClient> taskstats_;
   std::shared_ptr<std::atomic<bool>> taskstats_refused_;

@@ -3,6 +3,7 @@
 #include <linux/genetlink.h>
 #include <linux/netlink.h>
 #include <linux/taskstats.h>
+#include <sys/uio.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
@@ -12,6 +13,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace gvisor_exporter {
 
@@ -187,33 +189,138 @@ StatusOr<std::string_view> TaskstatsClient::RoundTrip(int fd, uint16_t type, uin
   return IoError("no netlink reply with the query's sequence number");
 }
 
-StatusOr<TaskContextSwitches> TaskstatsClient::Query(int64_t tgid) {
-  if (tgid <= 0 || tgid > INT32_MAX) return InvalidError("bad tgid " + std::to_string(tgid));
-  const uint32_t id = static_cast<uint32_t>(tgid);
-  UniqueFd fd;
+UniqueFd TaskstatsClient::TakeSocket(Status* error) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!idle_.empty()) {
-      fd = std::move(idle_.back());
+      UniqueFd fd = std::move(idle_.back());
       idle_.pop_back();
+      return fd;
     }
   }
+  StatusOr<UniqueFd> opened = NewSocket();
+  if (!opened.ok()) {
+    *error = opened.status();
+    return UniqueFd();
+  }
+  return std::move(opened).value();
+}
+
+void TaskstatsClient::ReturnSocket(UniqueFd fd) {
+  std::lock_guard<std::mutex> lock(mu_);
+  idle_.push_back(std::move(fd));
+}
+
+StatusOr<TaskContextSwitches> TaskstatsClient::Query(int64_t tgid) {
+  return std::move(QueryMany({tgid}).front());
+}
+
+std::vector<StatusOr<TaskContextSwitches>> TaskstatsClient::QueryMany(
+    const std::vector<int64_t>& tgids) {
+  std::vector<StatusOr<TaskContextSwitches>> out(tgids.size(), InternalError("not asked"));
+  Status error;
+  UniqueFd fd = TakeSocket(&error);
   if (!fd.valid()) {
-    StatusOr<UniqueFd> opened = NewSocket();
-    if (!opened.ok()) return opened.status();
-    fd = std::move(opened).value();
+    std::fill(out.begin(), out.end(), error);
+    return out;
   }
-  char buf[kReplyBytes];
-  StatusOr<std::string_view> reply =
-      RoundTrip(fd.get(), family_, TASKSTATS_CMD_GET, TASKSTATS_CMD_ATTR_TGID,
-                std::string_view(reinterpret_cast<const char*>(&id), sizeof(id)), buf, sizeof(buf));
-  StatusOr<TaskContextSwitches> out =
-      reply.ok() ? ParseTaskstatsReply(*reply, tgid) : StatusOr<TaskContextSwitches>(reply.status());
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    idle_.push_back(std::move(fd));
+  // Bad tgids are answered here; the rest go to the kernel in batches.
+  std::vector<int64_t> valid;
+  std::vector<size_t> where;
+  for (size_t i = 0; i < tgids.size(); ++i) {
+    if (tgids[i] <= 0 || tgids[i] > INT32_MAX) {
+      out[i] = InvalidError("bad tgid " + std::to_string(tgids[i]));
+    } else {
+      valid.push_back(tgids[i]);
+      where.push_back(i);
+    }
   }
+  std::vector<StatusOr<TaskContextSwitches>> got(valid.size(), InternalError("not asked"));
+  for (size_t start = 0; start < valid.size(); start += kMaxBatch) {
+    const size_t n = std::min(kMaxBatch, valid.size() - start);
+    Batch(fd.get(), valid.data() + start, n, got.data() + start);
+  }
+  for (size_t k = 0; k < valid.size(); ++k) out[where[k]] = std::move(got[k]);
+  ReturnSocket(std::move(fd));
   return out;
+}
+
+void TaskstatsClient::Batch(int fd, const int64_t* tgids, size_t n,
+                            StatusOr<TaskContextSwitches>* out) {
+  // Requests: nlmsghdr + genlmsghdr + one u32 attribute each, back to back.
+  constexpr size_t kRequestBytes =
+      NLMSG_ALIGN(NLMSG_HDRLEN + GENL_HDRLEN + NLA_ALIGN(NLA_HDRLEN + sizeof(uint32_t)));
+  char requests[kMaxBatch * kRequestBytes];
+  std::memset(requests, 0, sizeof(requests));
+  const uint32_t first_seq = seq_.fetch_add(static_cast<uint32_t>(n)) + 1;
+  for (size_t i = 0; i < n; ++i) {
+    char* r = requests + i * kRequestBytes;
+    struct nlmsghdr h = {};
+    h.nlmsg_len = static_cast<uint32_t>(kRequestBytes);
+    h.nlmsg_type = family_;
+    h.nlmsg_flags = NLM_F_REQUEST;
+    h.nlmsg_seq = first_seq + static_cast<uint32_t>(i);
+    struct genlmsghdr g = {};
+    g.cmd = TASKSTATS_CMD_GET;
+    g.version = 1;
+    struct nlattr na = {};
+    na.nla_len = NLA_HDRLEN + sizeof(uint32_t);
+    na.nla_type = TASKSTATS_CMD_ATTR_TGID;
+    const uint32_t id = static_cast<uint32_t>(tgids[i]);
+    std::memcpy(r, &h, sizeof(h));
+    std::memcpy(r + NLMSG_HDRLEN, &g, sizeof(g));
+    std::memcpy(r + NLMSG_HDRLEN + GENL_HDRLEN, &na, sizeof(na));
+    std::memcpy(r + NLMSG_HDRLEN + GENL_HDRLEN + NLA_HDRLEN, &id, sizeof(id));
+  }
+  struct sockaddr_nl kernel;
+  std::memset(&kernel, 0, sizeof(kernel));
+  kernel.nl_family = AF_NETLINK;  // nl_pid 0: the kernel
+  if (::sendto(fd, requests, n * kRequestBytes, 0, reinterpret_cast<struct sockaddr*>(&kernel),
+               sizeof(kernel)) < 0) {
+    const Status s = ErrnoError(errno, "netlink send");
+    for (size_t i = 0; i < n; ++i) out[i] = s;
+    return;
+  }
+  // Each reply is its own datagram, matched to its request by sequence
+  // number; replies of an earlier, abandoned batch are skipped.
+  std::vector<char> bufs(n * kReplyBytes);
+  std::vector<struct iovec> iov(n);
+  std::vector<struct mmsghdr> msgs(n);
+  std::vector<bool> answered(n, false);
+  size_t left = n;
+  for (size_t round = 0; left > 0 && round <= n + kMaxStaleReplies; ++round) {
+    for (size_t i = 0; i < n; ++i) {
+      iov[i] = {bufs.data() + i * kReplyBytes, kReplyBytes};
+      msgs[i] = {};
+      msgs[i].msg_hdr.msg_iov = &iov[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    const int got = ::recvmmsg(fd, msgs.data(), static_cast<unsigned>(left), MSG_WAITFORONE,
+                               nullptr);
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      const Status s = ErrnoError(errno, "netlink receive");
+      for (size_t i = 0; i < n; ++i) {
+        if (!answered[i]) out[i] = s;
+      }
+      return;
+    }
+    for (int m = 0; m < got; ++m) {
+      if (msgs[m].msg_hdr.msg_flags & MSG_TRUNC) continue;
+      const std::string_view msg(bufs.data() + m * kReplyBytes, msgs[m].msg_len);
+      uint32_t seq = 0;
+      (void)Payload(msg, &seq);
+      if (seq < first_seq || seq - first_seq >= n) continue;  // a stale reply
+      const size_t i = seq - first_seq;
+      if (answered[i]) continue;
+      out[i] = ParseTaskstatsReply(msg, tgids[i]);
+      answered[i] = true;
+      --left;
+    }
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (!answered[i]) out[i] = IoError("no netlink reply for tgid " + std::to_string(tgids[i]));
+  }
 }
 
 }  // namespace gvisor_exporter

@@ -4,9 +4,11 @@
 // Why: /proc has context switches only per thread (task/<tid>/status), so a
 // sentry with ~13 threads cost ~40 system calls per poll for two numbers. A
 // TGID query is one sendmsg + one recvmsg (~5 us) and the kernel sums nvcsw
-// and nivcsw over the process's live threads (fill_stats_for_tgid), which is
-// exactly the sum over task/*/status. CPU times are NOT taken from here: they
-// would miss exited threads, which /proc/<pid>/stat includes.
+// and nivcsw over the process's threads (fill_stats_for_tgid): the live ones
+// (= the sum over task/*/status), plus, on kernels with "taskstats: retain
+// dead thread stats in TGID queries" (6.18 here), those that exited, like
+// getrusage(RUSAGE_SELF) does for the caller. CPU times come from
+// /proc/<pid>/stat, not from here.
 //
 // The command needs CAP_NET_ADMIN (GENL_ADMIN_PERM). Without it, or on a
 // kernel without CONFIG_TASKSTATS, Open() or the first Query() fails and the
@@ -44,9 +46,20 @@ class TaskstatsClient {
   // CAP_NET_ADMIN.
   StatusOr<TaskContextSwitches> Query(int64_t tgid);
 
+  // Query for each of `tgids`, in order, with the requests of up to
+  // kMaxBatch processes in one sendto and their replies taken by one
+  // recvmmsg: two system calls per batch. The kernel answers each request
+  // while sendto runs, so the replies are all queued when it returns.
+  static constexpr size_t kMaxBatch = 16;  // ~16 x 2 KiB of the 208 KiB receive buffer
+  std::vector<StatusOr<TaskContextSwitches>> QueryMany(const std::vector<int64_t>& tgids);
+
  private:
   explicit TaskstatsClient(uint16_t family) : family_(family) {}
   static StatusOr<UniqueFd> NewSocket();
+  UniqueFd TakeSocket(Status* error);
+  void ReturnSocket(UniqueFd fd);
+  // One batch of QueryMany (tgids validated, at most kMaxBatch).
+  void Batch(int fd, const int64_t* tgids, size_t n, StatusOr<TaskContextSwitches>* out);
   StatusOr<std::string_view> RoundTrip(int fd, uint16_t type, uint8_t cmd, uint16_t attr,
                                        std::string_view value, char* buf, size_t size);
 

@@ -4,6 +4,7 @@
 #include <linux/genetlink.h>
 #include <linux/netlink.h>
 #include <linux/taskstats.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -119,6 +120,15 @@ TaskContextSwitches SumOverThreads() {
   return sum;
 }
 
+// Every thread this process ever had: the upper bound of a TGID answer (the
+// lower bound is the live threads' sum; kernels differ in counting threads
+// that exited, see taskstats.h).
+TaskContextSwitches OwnLifetimeTotal() {
+  struct rusage ru {};
+  ::getrusage(RUSAGE_SELF, &ru);
+  return {static_cast<uint64_t>(ru.ru_nvcsw), static_cast<uint64_t>(ru.ru_nivcsw)};
+}
+
 // Needs CAP_NET_ADMIN (root in CI); skipped otherwise.
 TEST(TaskstatsClientTest, SumsTheContextSwitchesOfEveryLiveThread) {
   StatusOr<std::unique_ptr<TaskstatsClient>> client = TaskstatsClient::Open();
@@ -135,7 +145,7 @@ TEST(TaskstatsClientTest, SumsTheContextSwitchesOfEveryLiveThread) {
   ::usleep(100000);
   const TaskContextSwitches before = SumOverThreads();
   StatusOr<TaskContextSwitches> got = (*client)->Query(::getpid());
-  const TaskContextSwitches after = SumOverThreads();
+  const TaskContextSwitches after = OwnLifetimeTotal();
   stop = true;
   for (auto& t : threads) t.join();
   ASSERT_TRUE(got.ok()) << got.status().ToString();
@@ -158,6 +168,40 @@ TEST(TaskstatsClientTest, AGoneProcessIsNotFound) {
   EXPECT_EQ((*client)->Query(0).status().reason(), Reason::kInvalid);
   // The socket still answers after errors.
   EXPECT_TRUE((*client)->Query(::getpid()).ok());
+}
+
+TEST(TaskstatsClientTest, ManyQueriesInBatchesAnswerEachInOrder) {
+  StatusOr<std::unique_ptr<TaskstatsClient>> client = TaskstatsClient::Open();
+  if (!client.ok()) GTEST_SKIP() << client.status().ToString();
+  const pid_t gone = ::fork();
+  if (gone == 0) ::_exit(0);
+  ASSERT_GT(gone, 0);
+  int status = 0;
+  ASSERT_EQ(::waitpid(gone, &status, 0), gone);
+  // More than one batch; a gone process and a bad id in the middle.
+  std::vector<int64_t> tgids(2 * TaskstatsClient::kMaxBatch + 3, ::getpid());
+  tgids[5] = gone;
+  tgids[TaskstatsClient::kMaxBatch] = -1;
+  tgids.back() = 1;  // init: another process, other counters
+  const TaskContextSwitches before = SumOverThreads();
+  std::vector<StatusOr<TaskContextSwitches>> got = (*client)->QueryMany(tgids);
+  const TaskContextSwitches after = OwnLifetimeTotal();
+  ASSERT_EQ(got.size(), tgids.size());
+  for (size_t i = 0; i + 1 < tgids.size(); ++i) {
+    if (i == 5) {
+      EXPECT_EQ(got[i].status().reason(), Reason::kNotFound);
+    } else if (i == TaskstatsClient::kMaxBatch) {
+      EXPECT_EQ(got[i].status().reason(), Reason::kInvalid);
+    } else {
+      ASSERT_TRUE(got[i].ok()) << i << ": " << got[i].status().ToString();
+      EXPECT_GE(got[i]->voluntary, before.voluntary) << i;
+      EXPECT_LE(got[i]->voluntary, after.voluntary) << i;
+    }
+  }
+  StatusOr<TaskContextSwitches> init = (*client)->Query(1);
+  ASSERT_TRUE(got.back().ok()) << got.back().status().ToString();
+  ASSERT_TRUE(init.ok());
+  EXPECT_LE(got.back()->voluntary, init->voluntary);
 }
 
 }  // namespace
