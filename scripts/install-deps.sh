@@ -17,6 +17,7 @@ PKGS=(
   containerd runc containernetworking-plugins  # private containerd for the CRI e2e test
   python3 python3-pytest python3-yaml curl jq ca-certificates
   wrk  # 200 concurrent scrapers in the load e2e test
+  strace  # system calls per poll, counted in an e2e test
   chromium  # headless: renders /sandboxes in the e2e test
 )
 missing=()

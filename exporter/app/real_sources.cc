@@ -57,6 +57,7 @@ class HostReaderSource : public HostSource {
   }
   StatusOr<HostCgroup> Cgroup(const SandboxInfo& s) override { return reader_.Cgroup(s); }
   StatusOr<SandboxPlatform> Platform(const SandboxInfo& s) override { return reader_.Platform(s); }
+  void Retain(const std::set<std::string>& live) override { reader_.Retain(live); }
 
  private:
   HostReader reader_;

@@ -18,6 +18,7 @@
 #include "exporter/http/http_server.h"
 #include "exporter/http/web_config.h"
 #include "exporter/sources/host/self_process.h"
+#include "exporter/sources/host/taskstats.h"
 
 namespace gvisor_exporter {
 
@@ -134,6 +135,16 @@ int RunExporter(int argc, char** argv) {
            {"poll_interval_ms", static_cast<int64_t>(flags->poll_interval.count())},
            {"tls", tls},
            {"basic_auth", basic_auth}});
+  if (flags->host) {
+    // Say once how host context switches are read: the fallback costs a
+    // status file per thread (~13 per sentry) on every poll.
+    Status taskstats = ProbeTaskstats();
+    if (!taskstats.ok()) {
+      LogInfo("context switches read per thread from /proc: taskstats unavailable",
+              {{"err", taskstats.message()},
+               {"hint", "grant CAP_NET_ADMIN to use taskstats (docs/deploy.md)"}});
+    }
+  }
   // Sources after the server: a bad certificate stops the exporter before any
   // of them opens a socket or a trace session.
   Poller poller(poll_options, MakeRealSources(*flags, &errors), &store, &errors);

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <utility>
+#include <vector>
 
 namespace gvisor_exporter {
 
@@ -52,36 +53,43 @@ bool IsKernelGenerated(int fd) {
          fs.f_type == CGROUP2_SUPER_MAGIC;
 }
 
-KeptFiles::KeptFiles(size_t max_files, std::chrono::seconds forget_after)
-    : max_files_(max_files), forget_after_(forget_after), last_sweep_(Clock::now()) {}
+KeptFiles::KeptFiles(size_t max_files) : max_files_(max_files) {}
 
-std::shared_ptr<UniqueFd> KeptFiles::Lookup(const std::string& key, Clock::time_point now,
-                                            std::optional<uint64_t>* tag) {
+std::shared_ptr<UniqueFd> KeptFiles::Lookup(const std::string& key, std::optional<uint64_t>* tag) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (now - last_sweep_ > forget_after_) {
-    std::erase_if(files_, [&](const auto& kv) { return now - kv.second.used > forget_after_; });
-    last_sweep_ = now;
-  }
   auto it = files_.find(key);
   if (it == files_.end()) return nullptr;
-  it->second.used = now;
+  it->second.round = round_;
   *tag = it->second.tag;
   return it->second.fd;
 }
 
-void KeptFiles::Keep(const std::string& key, std::shared_ptr<UniqueFd> fd, Clock::time_point now) {
+void KeptFiles::Keep(const std::string& key, std::shared_ptr<UniqueFd> fd) {
   std::lock_guard<std::mutex> lock(mu_);
   if (files_.size() >= max_files_ && files_.count(key) == 0) return;  // over budget: not kept
-  files_[key] = Entry{std::move(fd), now, std::nullopt};
+  files_[key] = Entry{std::move(fd), round_, std::nullopt};
+}
+
+void KeptFiles::EndRound() {
+  std::vector<std::shared_ptr<UniqueFd>> closing;  // closed outside the lock
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto it = files_.begin(); it != files_.end();) {
+    if (it->second.round != round_) {
+      closing.push_back(std::move(it->second.fd));
+      it = files_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  ++round_;
 }
 
 StatusOr<std::string> KeptFiles::Read(const std::string& key, const Opener& open,
                                       size_t max_bytes, Records records,
                                       std::optional<uint64_t>* tag) {
-  const Clock::time_point now = Clock::now();
   std::optional<uint64_t> kept_tag;
   if (tag != nullptr) *tag = std::nullopt;
-  if (std::shared_ptr<UniqueFd> kept = Lookup(key, now, &kept_tag)) {
+  if (std::shared_ptr<UniqueFd> kept = Lookup(key, &kept_tag)) {
     StatusOr<std::string> text = PreadWhole(kept->get(), key, max_bytes, records);
     if (text.ok() && tag != nullptr) *tag = kept_tag;
     if (text.ok() || text.status().reason() == Reason::kTooLarge) return text;
@@ -91,7 +99,7 @@ StatusOr<std::string> KeptFiles::Read(const std::string& key, const Opener& open
   if (!fd.ok()) return fd.status();
   auto shared = std::make_shared<UniqueFd>(std::move(fd).value());
   StatusOr<std::string> text = PreadWhole(shared->get(), key, max_bytes, records);
-  if (text.ok() && IsKernelGenerated(shared->get())) Keep(key, std::move(shared), now);
+  if (text.ok() && IsKernelGenerated(shared->get())) Keep(key, std::move(shared));
   return text;
 }
 

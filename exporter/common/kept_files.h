@@ -25,10 +25,11 @@
 // until a read returns 0.
 //
 // Bounded: at most max_files descriptors (further files are read the old way,
-// open + read + close); files not read for a minute are closed.
+// open + read + close). The owner calls EndRound() once per poll: files not
+// read since the previous EndRound (gone sandboxes, exited processes) are
+// closed then, so descriptors follow the live set poll by poll.
 #pragma once
 
-#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -52,10 +53,9 @@ struct Records {
 
 class KeptFiles {
  public:
-  using Clock = std::chrono::steady_clock;
   using Opener = std::function<StatusOr<UniqueFd>()>;
 
-  explicit KeptFiles(size_t max_files, std::chrono::seconds forget_after = std::chrono::minutes(1));
+  explicit KeptFiles(size_t max_files);
 
   // The whole content of the file known as `key`, read through its kept
   // descriptor, else opened by `open` (without the lock held) and kept.
@@ -74,6 +74,9 @@ class KeptFiles {
   // Closes the descriptor of `key`, if kept (e.g. its process is a zombie).
   void Forget(const std::string& key);
 
+  // Closes the descriptors not read since the previous EndRound.
+  void EndRound();
+
   size_t size() const;
 
   // The number of descriptors to keep when `share` of the process's file
@@ -83,18 +86,16 @@ class KeptFiles {
  private:
   struct Entry {
     std::shared_ptr<UniqueFd> fd;
-    Clock::time_point used;
+    uint64_t round = 0;  // the round it was last read in
     std::optional<uint64_t> tag;
   };
-  std::shared_ptr<UniqueFd> Lookup(const std::string& key, Clock::time_point now,
-                                   std::optional<uint64_t>* tag);
-  void Keep(const std::string& key, std::shared_ptr<UniqueFd> fd, Clock::time_point now);
+  std::shared_ptr<UniqueFd> Lookup(const std::string& key, std::optional<uint64_t>* tag);
+  void Keep(const std::string& key, std::shared_ptr<UniqueFd> fd);
 
   const size_t max_files_;
-  const std::chrono::seconds forget_after_;
   mutable std::mutex mu_;
   std::unordered_map<std::string, Entry> files_;
-  Clock::time_point last_sweep_;
+  uint64_t round_ = 0;
 };
 
 // The whole file by pread at offset 0 (see above).

@@ -64,6 +64,19 @@ TEST(KeptFilesTest, AGoneProcessIsNotFoundEvenThroughItsKeptDescriptor) {
   EXPECT_EQ(kept.size(), 0u);
 }
 
+TEST(KeptFilesTest, FilesNotReadInARoundAreClosedAtItsEnd) {
+  KeptFiles kept(16);
+  ASSERT_TRUE(kept.Read("/proc/self/stat", OpenPath("/proc/self/stat"), 4096).ok());
+  ASSERT_TRUE(kept.Read("/proc/self/statm", OpenPath("/proc/self/statm"), 4096).ok());
+  kept.EndRound();
+  EXPECT_EQ(kept.size(), 2u);  // both read in the round that ended
+  ASSERT_TRUE(kept.Read("/proc/self/stat", OpenPath("/proc/self/stat"), 4096).ok());
+  kept.EndRound();
+  EXPECT_EQ(kept.size(), 1u);  // statm was not read: closed
+  kept.EndRound();
+  EXPECT_EQ(kept.size(), 0u);
+}
+
 TEST(KeptFilesTest, RegularFilesAreNotKept) {
   char name[] = "/tmp/kept-files-XXXXXX";
   const int fd = ::mkstemp(name);

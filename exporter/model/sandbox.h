@@ -52,6 +52,10 @@ struct SandboxInfo {
   std::vector<ContainerInfo> containers;               // pause container first, then by id
 };
 
+// The key of a sandbox across sources and polls: "<root>\n<id>" (one id can
+// exist under two runsc roots).
+inline std::string SandboxKey(const SandboxInfo& s) { return s.root + "\n" + s.id; }
+
 // Memory accounting inside the sandbox (runsc usage / Usage.Collect), bytes.
 struct SandboxMemory {
   uint64_t unknown = 0, system = 0, anonymous = 0, page_cache = 0, mapped = 0, tmpfs = 0,

@@ -56,7 +56,11 @@ void ApplyRuntimeClasses(const std::vector<RuntimeClassInfo>& classes, std::vect
 
 Poller::Poller(PollerOptions options, PollerSources sources, SnapshotStore* store,
                ErrorReporter* errors)
-    : options_(options), sources_(std::move(sources)), store_(store), errors_(errors) {}
+    : options_(options),
+      sources_(std::move(sources)),
+      store_(store),
+      errors_(errors),
+      workers_(static_cast<size_t>(std::max(1, options_.concurrency)) - 1) {}
 
 Poller::~Poller() { Stop(); }
 
@@ -138,16 +142,13 @@ void Poller::PollOnce() {
     std::lock_guard<std::mutex> lock(health_mu);
     Merge(local, &snap->sources);
   };
-  const size_t workers = std::min<size_t>(std::max(1, options_.concurrency), n);
-  std::vector<std::thread> pool;
-  for (size_t w = 1; w < workers; ++w) pool.emplace_back(work);
-  work();  // the poll thread is a worker too
-  for (auto& t : pool) t.join();
+  workers_.Run(std::min<size_t>(std::max(1, options_.concurrency), n), work);
 
   std::erase_if(snap->sandboxes, [](const SandboxSnapshot& s) { return s.info.pid == 0; });
   std::set<std::string> live;
   for (const auto& s : snap->sandboxes) live.insert(SandboxKey(s.info));
   sources_.control_socket->Retain(live);
+  if (sources_.host) sources_.host->Retain(live);
   if (sources_.cli) sources_.cli->Retain(live);
 
   // Sources that work on the whole set of live sandboxes, known from here on.

@@ -15,6 +15,7 @@
 #include "exporter/common/error_reporter.h"
 #include "exporter/model/snapshot_store.h"
 #include "exporter/poller/sources.h"
+#include "exporter/poller/worker_pool.h"
 
 namespace gvisor_exporter {
 
@@ -75,6 +76,7 @@ class Poller {
   bool stop_ = false;
   bool shut_down_ = false;
   std::thread thread_;
+  WorkerPool workers_;  // concurrency - 1 helpers; the poll thread is a worker too
 };
 
 }  // namespace gvisor_exporter

@@ -44,6 +44,9 @@ class HostSource {
   virtual StatusOr<std::vector<HostProcess>> Processes(const SandboxInfo& sandbox) = 0;
   virtual StatusOr<HostCgroup> Cgroup(const SandboxInfo& sandbox) = 0;
   virtual StatusOr<SandboxPlatform> Platform(const SandboxInfo& sandbox) = 0;
+  // Once per poll, after every read: forget what belongs to sandboxes not in
+  // `live` (keys from SandboxKey()).
+  virtual void Retain(const std::set<std::string>& live) {}
 };
 
 // Node-wide facts (runsc version, KVM); probed rarely.
@@ -101,6 +104,5 @@ class RuntimeClassSource {
 };
 
 // Identifies a sandbox across polls (a sandbox id is unique within its root).
-inline std::string SandboxKey(const SandboxInfo& s) { return s.root + "\n" + s.id; }
 
 }  // namespace gvisor_exporter

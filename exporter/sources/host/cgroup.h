@@ -40,6 +40,9 @@ class CgroupReader {
 
   CgroupLayout layout() const { return layout_; }
 
+  // Once per poll: closes the kept cgroup files not read since the last call.
+  void EndRound() const { kept_->EndRound(); }
+
   // Every file that can be read fills its fields; a missing controller leaves
   // its fields unset. kNotFound when nothing at all could be read (the cgroup
   // is gone), kInvalid for a bad path or an unsupported kind, kNotFound for

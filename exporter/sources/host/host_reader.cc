@@ -14,8 +14,6 @@ HostReader::HostReader(HostReaderOptions options, ErrorReporter* errors)
 
 namespace {
 
-constexpr std::chrono::minutes kForgetAfter{1};
-
 std::vector<std::pair<std::string, int64_t>> GoferPids(const SandboxInfo& sandbox) {
   std::vector<std::pair<std::string, int64_t>> out;
   out.reserve(sandbox.containers.size());
@@ -26,18 +24,12 @@ std::vector<std::pair<std::string, int64_t>> GoferPids(const SandboxInfo& sandbo
 }  // namespace
 
 HostReader::Remembered& HostReader::EntryLocked(const SandboxInfo& sandbox) {
-  const Clock::time_point now = Clock::now();
-  if (now - last_prune_ > kForgetAfter) {
-    std::erase_if(remembered_, [&](const auto& kv) { return now - kv.second.used > kForgetAfter; });
-    last_prune_ = now;
-  }
-  Remembered& r = remembered_[sandbox.id];
+  Remembered& r = remembered_[SandboxKey(sandbox)];
   if (r.sentry_pid != sandbox.pid || r.sentry_start != sandbox.pid_start_time) {
     r = Remembered();
     r.sentry_pid = sandbox.pid;
     r.sentry_start = sandbox.pid_start_time;
   }
-  r.used = now;
   return r;
 }
 
@@ -107,6 +99,15 @@ StatusOr<std::vector<HostProcess>> HostReader::Processes(const SandboxInfo& sand
     Remember(sandbox, {}, {});
   }
   return out;
+}
+
+void HostReader::Retain(const std::set<std::string>& live) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::erase_if(remembered_, [&](const auto& kv) { return live.count(kv.first) == 0; });
+  }
+  proc_.EndRound();
+  cgroup_.EndRound();
 }
 
 StatusOr<HostCgroup> HostReader::Cgroup(const SandboxInfo& sandbox) const {

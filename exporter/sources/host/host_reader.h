@@ -9,12 +9,13 @@
 //   pids of its state, or a member's start time changed. A sandbox without a
 //   readable cgroup is searched on every poll, as before.
 // - the sentry's command line (for Platform), per sentry incarnation.
-// Entries of sandboxes not asked about for a minute are dropped.
+// Retain() drops what belongs to sandboxes that are gone.
 #pragma once
 
 #include <chrono>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -57,6 +58,10 @@ class HostReader {
   // either alone when the other is unavailable. kNotFound when neither is.
   StatusOr<SandboxPlatform> Platform(const SandboxInfo& sandbox);
 
+  // Once per poll, after the reads: forgets the sandboxes whose key
+  // (SandboxKey) is not in `live` and closes the files no read used.
+  void Retain(const std::set<std::string>& live);
+
  private:
   using Clock = std::chrono::steady_clock;
   struct Remembered {
@@ -66,14 +71,13 @@ class HostReader {
     std::vector<int64_t> members;                         // cgroup.procs, sorted
     std::vector<ProcessRef> refs;                         // empty: search again
     std::optional<std::vector<std::string>> sentry_argv;
-    Clock::time_point used;
   };
   // The remembered process set when it still describes `sandbox`.
   std::optional<std::vector<ProcessRef>> RememberedRefs(const SandboxInfo& sandbox,
                                                         const std::vector<int64_t>& members);
   void Remember(const SandboxInfo& sandbox, std::vector<int64_t> members,
                 std::vector<ProcessRef> refs);
-  // Must hold mu_. The entry of `sandbox` (created, and pruned around it).
+  // Must hold mu_. The entry of `sandbox` (created when new).
   Remembered& EntryLocked(const SandboxInfo& sandbox);
 
   HostReaderOptions options_;
@@ -82,8 +86,7 @@ class HostReader {
   CgroupReader cgroup_;
 
   mutable std::mutex mu_;
-  std::unordered_map<std::string, Remembered> remembered_;  // by sandbox id
-  Clock::time_point last_prune_ = Clock::now();
+  std::unordered_map<std::string, Remembered> remembered_;  // by SandboxKey
 };
 
 }  // namespace gvisor_exporter

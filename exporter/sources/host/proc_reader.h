@@ -113,6 +113,10 @@ class ProcReader {
 
   const ProcReaderOptions& options() const { return options_; }
 
+  // Once per poll: closes the kept /proc files no Read used since the last
+  // call (processes that are gone).
+  void EndRound() const { kept_->EndRound(); }
+
  private:
   // stat of a live, non-zombie process, or kNotFound.
   StatusOr<ProcStat> ReadStat(int64_t pid) const;

@@ -4,6 +4,7 @@
 #include <linux/netlink.h>
 #include <linux/taskstats.h>
 #include <sys/uio.h>
+#include <unistd.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
@@ -321,6 +322,13 @@ void TaskstatsClient::Batch(int fd, const int64_t* tgids, size_t n,
   for (size_t i = 0; i < n; ++i) {
     if (!answered[i]) out[i] = IoError("no netlink reply for tgid " + std::to_string(tgids[i]));
   }
+}
+
+Status ProbeTaskstats() {
+  StatusOr<std::unique_ptr<TaskstatsClient>> client = TaskstatsClient::Open();
+  if (!client.ok()) return client.status();
+  StatusOr<TaskContextSwitches> self = (*client)->Query(::getpid());
+  return self.ok() ? Status::Ok() : self.status();
 }
 
 }  // namespace gvisor_exporter

@@ -69,6 +69,10 @@ class TaskstatsClient {
   std::atomic<uint32_t> seq_{0};
 };
 
+// Whether taskstats answers here: opens a client and asks about this very
+// process (kPermission without CAP_NET_ADMIN).
+Status ProbeTaskstats();
+
 // Parsers of the kernel's replies, separate for the fuzz target. Both check
 // every length against the buffer.
 // CTRL_CMD_GETFAMILY reply -> CTRL_ATTR_FAMILY_ID.

@@ -112,8 +112,10 @@ ScanResult RootScanner::Scan() {
     state.result.roots_found.push_back(root.path);
     ScanRoot(root, &state);
   }
-  // Files not met (deleted, or their root gone) are forgotten.
+  // Files not met (deleted, or their root gone) are forgotten, and the /proc
+  // files of sentries and gofers not checked in this scan are closed.
   std::erase_if(known_, [&](const auto& kv) { return state.files_seen.count(kv.first) == 0; });
+  if (kept_) kept_->EndRound();
   return std::move(state.result);
 }
 
