@@ -13,6 +13,10 @@ Starts N real gVisor sandboxes, then in one run:
     `runsc usage <id>` per sandbox per poll, CPU from RUSAGE_CHILDREN.
   * the deployed exporter's footprint after its polls: RSS (VmRSS), peak RSS
     (VmHWM) and threads, from /proc/<pid>/status.
+  * system calls per sandbox per poll of the deployed exporter, by system
+    call (tests/e2e/syscall_count.py: strace over whole polls), and its
+    scrape latency with gzip as Prometheus asks (p50/p99 of sequential
+    scrapes), both with the default --poll.interval's work at a 3 s interval;
   * time to first series: with the exporter running at --first-series-interval
     (default 5 s, the default --poll.interval), one more sandbox is started
     (`runsc run --detach` returns) and /metrics is read every 50 ms until its
@@ -33,6 +37,7 @@ import shutil
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "e2e"))
 from gvisor_env import Exporter, Runsc, RUNSC  # noqa: E402
+from syscall_count import attach  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -69,6 +74,31 @@ def bench_exporter(binary, runsc, workdir, polls, extra=()):
         p1, c1 = e.polls(), proc_cpu_seconds(e.proc.pid)
         e.scrape()  # the footprint includes a served scrape
         return (c1 - c0) / (p1 - p0), proc_status(e.proc.pid)
+    finally:
+        e.stop()
+
+
+def gzip_scrape_ms(url, n):
+    """Wall times (ms) of n sequential gzip scrapes of url + /metrics."""
+    import urllib.request
+    out = []
+    for _ in range(n):
+        req = urllib.request.Request(url + "/metrics", headers={"Accept-Encoding": "gzip"})
+        t0 = time.perf_counter()
+        with urllib.request.urlopen(req, timeout=10) as r:
+            r.read()
+        out.append((time.perf_counter() - t0) * 1e3)
+    return sorted(out)
+
+
+def bench_syscalls_and_scrapes(binary, runsc, workdir, polls, scrapes):
+    """(syscall Counter per sandbox-poll numerator, polls seen, scrape ms list)."""
+    e = Exporter(binary, workdir, [f"--runsc.root={runsc.root}", "--runsc.root-parent=",
+                                   "--poll.interval=3s", "--log.level=error"])
+    try:
+        e.wait_polls(2, timeout=120)
+        calls, _, seen = attach(e, runsc.root, workdir, polls, 3.0)
+        return calls, seen, gzip_scrape_ms(e.url, scrapes)
     finally:
         e.stop()
 
@@ -129,9 +159,13 @@ def main():
     ap.add_argument("--first-series-interval", default="5s")
     ap.add_argument("--first-series-trials", type=int, default=5,
                     help="0 skips the time-to-first-series measurement")
+    ap.add_argument("--syscall-polls", type=int, default=3)
+    ap.add_argument("--scrapes", type=int, default=200)
+    ap.add_argument("--before", help="an earlier exporter build, measured the same way on the same sandboxes")
     ap.add_argument("--out")
     a = ap.parse_args()
     rows = []
+    befores = []
     for n in [int(x) for x in a.sandboxes.split(",")]:
         workdir = tempfile.mkdtemp(prefix="gve-bench-")
         runsc = Runsc(workdir, f"gve-bench-{os.getpid()}-{n}")
@@ -143,11 +177,21 @@ def main():
             same, _ = bench_exporter(binary, runsc, workdir, a.polls, ["--no-collector.host"])
             full, status = bench_exporter(binary, runsc, workdir, a.polls)
             exe, exe_wall = bench_exec(runsc, ids, a.exec_polls)
+            calls, seen, scrape_ms = bench_syscalls_and_scrapes(binary, runsc, workdir,
+                                                                a.syscall_polls, a.scrapes)
+            if a.before:
+                # An earlier build on the same sandboxes, right after: the before/after pair.
+                before_bin = os.path.abspath(a.before)
+                b_full, b_status = bench_exporter(before_bin, runsc, workdir, a.polls)
+                b_calls, b_seen, b_ms = bench_syscalls_and_scrapes(before_bin, runsc, workdir,
+                                                                   a.syscall_polls, a.scrapes)
+                befores.append((n, b_full / n, exe / n, b_status, (b_calls, b_seen, b_ms)))
             first = []
             if a.first_series_trials > 0:
                 first = time_to_first_series(binary, runsc, workdir, a.first_series_interval,
                                              a.first_series_trials)
-            rows.append((n, same / n, full / n, exe / n, exe_wall, status, first))
+            rows.append((n, same / n, full / n, exe / n, exe_wall, status, first,
+                         (calls, seen, scrape_ms)))
         finally:
             runsc.cleanup()
             shutil.rmtree(workdir, ignore_errors=True)
@@ -157,18 +201,38 @@ def main():
            f"ptrace platform; exporter {a.polls} polls, exec path {a.exec_polls} polls.", "",
            "| sandboxes | exec path CPU / sandbox / poll | exporter, same data (`--no-collector.host`) | ratio | exporter, full poll (+ host cost) | ratio | exec wall / poll |",
            "|---:|---:|---:|---:|---:|---:|---:|"]
-    for n, same, full, exe, wall, _, _ in rows:
+    for n, same, full, exe, wall, _, _, _ in rows:
         out.append(f"| {n} | {exe * 1e3:.2f} ms | {same * 1e3:.3f} ms | {exe / same:.0f}x | "
                    f"{full * 1e3:.3f} ms | {exe / full:.0f}x | {wall * 1e3:.0f} ms |")
     out += ["", f"The deployed exporter (full poll every 200 ms) after its polls and a scrape; time to first series "
             f"with --poll.interval={a.first_series_interval}, {a.first_series_trials} trials:", "",
             "| sandboxes | RSS | peak RSS | threads | first series: median | max |",
             "|---:|---:|---:|---:|---:|---:|"]
-    for n, _, _, _, _, st, first in rows:
+    for n, _, _, _, _, st, first, _ in rows:
         med = f"{statistics.median(first):.2f} s" if first else "—"
         top = f"{max(first):.2f} s" if first else "—"
         out.append(f"| {n} | {st['VmRSS'] / 2**20:.1f} MiB | {st['VmHWM'] / 2**20:.1f} MiB | "
                    f"{st['Threads']} | {med} | {top} |")
+    out += ["", "The deployed exporter at a 3 s interval: system calls per sandbox per poll (strace over "
+            f"{a.syscall_polls} whole polls, every thread) and {a.scrapes} sequential gzip scrapes:", "",
+            "| sandboxes | system calls / sandbox / poll | by system call | scrape p50 | scrape p99 |",
+            "|---:|---:|---|---:|---:|"]
+    for n, _, _, _, _, _, _, (calls, seen, ms) in rows:
+        per = sum(calls.values()) / seen / n
+        by = ", ".join(f"`{k}` {v / seen / n:.2f}" for k, v in calls.most_common(10))
+        p99 = ms[min(len(ms) - 1, int(len(ms) * 0.99))]
+        out.append(f"| {n} | {per:.1f} | {by} | {statistics.median(ms):.2f} ms | {p99:.2f} ms |")
+    if befores:
+        out += ["", f"The earlier build `{a.before}` on the same sandboxes (full poll; its system calls and scrapes "
+                "as above):", "",
+                "| sandboxes | full poll CPU / sandbox / poll | ratio to exec | RSS | system calls / sandbox / poll "
+                "| by system call | scrape p99 |", "|---:|---:|---:|---:|---:|---|---:|"]
+        for n, full, exe, st, (calls, seen, ms) in befores:
+            per = sum(calls.values()) / seen / n
+            by = ", ".join(f"`{k}` {v / seen / n:.1f}" for k, v in calls.most_common(8))
+            p99 = ms[min(len(ms) - 1, int(len(ms) * 0.99))]
+            out.append(f"| {n} | {full * 1e3:.3f} ms | {exe / full:.0f}x | {st['VmRSS'] / 2**20:.1f} MiB | "
+                       f"{per:.1f} | {by} | {p99:.2f} ms |")
     emit(out, a.out)
 
 

@@ -12,6 +12,7 @@
 #include "exporter/app/real_sources.h"
 #include "exporter/collectors/metric_catalog.h"
 #include "exporter/collectors/snapshot_collector.h"
+#include "exporter/common/kept_files.h"
 #include "exporter/common/log.h"
 #include "exporter/common/version.h"
 #include "exporter/doctor/doctor.h"
@@ -52,6 +53,10 @@ int RunExporter(int argc, char** argv) {
   }
   // `gvisor-exporter doctor ...`: a one-shot, read-only check of the node.
   if (flags->doctor) return RunDoctor(*flags->doctor);
+  // /proc and cgroup files stay open between polls (~11 per sandbox, see
+  // common/kept_files.h), sized from the soft limit: raise it to the hard
+  // limit, as the Go runtime does for every Go exporter.
+  RaiseFileLimit();
   // Block termination signals before any thread starts; SIGPIPE is ignored so a
   // peer closing a socket is an error value, not a crash.
   sigset_t set;
@@ -90,10 +95,11 @@ int RunExporter(int argc, char** argv) {
   poll_options.cli_fallback = flags->cli_fallback;
   poll_options.host = flags->host;
   // The exporter's own /proc, not --path.procfs (see self_process.h).
-  auto self = std::make_shared<const SelfProcessReader>();
+  auto self = std::make_shared<SelfProcessReader>();
   auto collector =
       std::make_shared<SnapshotCollector>(&store, &errors, [self] { return self->Read(); });
-  poll_options.after_publish = [collector] {
+  poll_options.after_publish = [collector, self] {
+    self->CountOpenFds();
     collector->Prepare();
     // Rendering builds ~4x the text's size in temporaries (label maps,
     // families) and frees them; glibc keeps freed memory in its arenas, which

@@ -84,9 +84,8 @@ void KeptFiles::EndRound() {
   ++round_;
 }
 
-StatusOr<std::string> KeptFiles::Read(const std::string& key, const Opener& open,
-                                      size_t max_bytes, Records records,
-                                      std::optional<uint64_t>* tag) {
+StatusOr<std::string> KeptFiles::Read(const std::string& key, const Opener& open, size_t max_bytes,
+                                      Records records, std::optional<uint64_t>* tag) {
   std::optional<uint64_t> kept_tag;
   if (tag != nullptr) *tag = std::nullopt;
   if (std::shared_ptr<UniqueFd> kept = Lookup(key, &kept_tag)) {
@@ -117,6 +116,15 @@ void KeptFiles::Forget(const std::string& key) {
 size_t KeptFiles::size() const {
   std::lock_guard<std::mutex> lock(mu_);
   return files_.size();
+}
+
+void RaiseFileLimit() {
+  struct rlimit rl {};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+  const rlim_t want = std::min<rlim_t>(rl.rlim_max, rlim_t{1} << 20);
+  if (rl.rlim_cur >= want) return;
+  rl.rlim_cur = want;
+  (void)::setrlimit(RLIMIT_NOFILE, &rl);
 }
 
 size_t KeptFiles::Budget(double share, size_t cap) {

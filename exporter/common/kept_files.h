@@ -80,7 +80,9 @@ class KeptFiles {
   size_t size() const;
 
   // The number of descriptors to keep when `share` of the process's file
-  // limit (RLIMIT_NOFILE, soft) may be used, at most `cap`.
+  // limit (RLIMIT_NOFILE, soft) may be used, at most `cap`. The shares of
+  // the exporter's owners (/proc 1/4, cgroups 1/3, discovery 1/8) leave a
+  // quarter of the limit to sockets and everything else.
   static size_t Budget(double share, size_t cap);
 
  private:
@@ -97,6 +99,9 @@ class KeptFiles {
   std::unordered_map<std::string, Entry> files_;
   uint64_t round_ = 0;
 };
+
+// Raises this process's soft RLIMIT_NOFILE to its hard limit (at most 2^20).
+void RaiseFileLimit();
 
 // The whole file by pread at offset 0 (see above).
 // True for a descriptor of procfs or cgroupfs (v1 or v2).

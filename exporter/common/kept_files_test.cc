@@ -2,21 +2,20 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <sys/stat.h>
-
 #include <algorithm>
+#include <cerrno>
 #include <condition_variable>
 #include <cstdio>
+#include <fstream>
+#include <iterator>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
-#include <iterator>
-#include <fstream>
-#include <string>
 
 namespace gvisor_exporter {
 namespace {
@@ -38,10 +37,13 @@ TEST(KeptFilesTest, AProcFileIsKeptAndReadAfreshEachTime) {
   // The kept descriptor shows the current state: touching 1 MiB of new
   // memory moves our minor fault count.
   std::string touched(1 << 20, 'x');
-  StatusOr<std::string> b = kept.Read(path, [] () -> StatusOr<UniqueFd> {
-    ADD_FAILURE() << "opened again";
-    return NotFoundError("x");
-  }, 4096);
+  StatusOr<std::string> b = kept.Read(
+      path,
+      []() -> StatusOr<UniqueFd> {
+        ADD_FAILURE() << "opened again";
+        return NotFoundError("x");
+      },
+      4096);
   ASSERT_TRUE(b.ok());
   EXPECT_EQ(a->substr(0, a->find(')')), b->substr(0, b->find(')')));
   EXPECT_NE(*a, *b);

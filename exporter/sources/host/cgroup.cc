@@ -21,7 +21,7 @@ constexpr size_t kMaxValueFileBytes = 256;   // memory.current, cpuacct.usage, .
 constexpr size_t kMaxStatFileBytes = 65536;  // memory.stat is ~1.5-3 KiB
 constexpr size_t kMaxCgroupPathBytes = 4096;
 constexpr size_t kMaxProcsFileBytes = 1 << 20;  // ~7 bytes per pid
-constexpr size_t kMaxPidLineBytes = 8;           // pid_max 4194304: 7 digits + \n
+constexpr size_t kMaxPidLineBytes = 8;          // pid_max 4194304: 7 digits + \n
 
 bool IsDir(const std::string& path) {
   struct stat st {};
@@ -146,8 +146,8 @@ StatusOr<HostCgroup> Finish(HostCgroup cg, const CgroupFiles& a, const CgroupFil
 
 CgroupReader::CgroupReader(std::string cgroup_root)
     : root_(std::move(cgroup_root)),
-      // Five files per sandbox; a sixteenth of the fd limit.
-      kept_(std::make_shared<KeptFiles>(KeptFiles::Budget(1.0 / 16, 8192))) {
+      // Five files per sandbox; a third of the fd limit.
+      kept_(std::make_shared<KeptFiles>(KeptFiles::Budget(1.0 / 3, 65536))) {
   if (::access((root_ + "/cgroup.controllers").c_str(), F_OK) == 0) {
     layout_ = CgroupLayout::kV2;
     return;
@@ -203,8 +203,8 @@ StatusOr<std::vector<int64_t>> CgroupReader::Members(const CgroupRef& ref) const
     base = !v1_memory_dir_.empty() ? v1_memory_dir_ : v1_cpuacct_dir_;
     if (base.empty()) return NotFoundError("no memory or cpuacct cgroup controller");
   }
-  StatusOr<std::string> text =
-      ReadCgroupFile(base, *rel, "cgroup.procs", kMaxProcsFileBytes, kept_.get(), Records::OfAtMost(kMaxPidLineBytes));
+  StatusOr<std::string> text = ReadCgroupFile(base, *rel, "cgroup.procs", kMaxProcsFileBytes,
+                                              kept_.get(), Records::OfAtMost(kMaxPidLineBytes));
   if (!text.ok()) return text.status();
   std::vector<int64_t> pids = host_io::ParsePidList(*text);
   std::sort(pids.begin(), pids.end());

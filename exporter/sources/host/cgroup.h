@@ -26,9 +26,9 @@
 #include <string_view>
 #include <vector>
 
+#include "exporter/common/kept_files.h"
 #include "exporter/common/status.h"
 #include "exporter/model/sandbox.h"
-#include "exporter/common/kept_files.h"
 
 namespace gvisor_exporter {
 
@@ -61,8 +61,8 @@ class CgroupReader {
 
   std::string root_;
   CgroupLayout layout_ = CgroupLayout::kNone;
-  std::string v1_memory_dir_;   // "" when not mounted
-  std::string v1_cpuacct_dir_;  // "" when not mounted
+  std::string v1_memory_dir_;        // "" when not mounted
+  std::string v1_cpuacct_dir_;       // "" when not mounted
   std::shared_ptr<KeptFiles> kept_;  // the files read, kept open between polls
 };
 

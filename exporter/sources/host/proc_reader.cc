@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-
 #include <deque>
 #include <utility>
 
@@ -312,8 +311,7 @@ bool ProcReader::HasSubcommand(int64_t pid, std::string_view subcommand,
   return i < argv->size() && (*argv)[i] == subcommand;
 }
 
-std::optional<ProcessRole> ProcReader::ClassifyDescendant(int64_t pid,
-                                                          uint64_t* start_time) const {
+std::optional<ProcessRole> ProcReader::ClassifyDescendant(int64_t pid, uint64_t* start_time) const {
   StatusOr<std::vector<std::string>> argv = ReadCmdlineAt(pid, 0, start_time);
   if (!argv.ok()) {
     // Gone: not part of the sandbox any more. Otherwise (e.g. permission)
@@ -368,9 +366,9 @@ std::vector<ProcessRef> ProcReader::FindSandboxProcesses(const SandboxInfo& sand
   uint64_t sentry_start = 0;
   if (sandbox.pid > 0) {
     StatusOr<ProcStat> st = ReadStat(sandbox.pid);
-    sentry_alive = st.ok() && (sandbox.pid_start_time != 0 ? st->starttime == sandbox.pid_start_time
-                                                           : HasSubcommand(sandbox.pid, "boot",
-                                                                           &sentry_start));
+    sentry_alive = st.ok() && (sandbox.pid_start_time != 0
+                                   ? st->starttime == sandbox.pid_start_time
+                                   : HasSubcommand(sandbox.pid, "boot", &sentry_start));
     if (sentry_alive) sentry_start = st->starttime;
   }
   if (sentry_alive) {

@@ -26,9 +26,9 @@
 #include <unordered_set>
 #include <vector>
 
+#include "exporter/common/kept_files.h"
 #include "exporter/common/status.h"
 #include "exporter/model/sandbox.h"
-#include "exporter/common/kept_files.h"
 #include "exporter/sources/host/procfs.h"
 #include "exporter/sources/host/pss_cache.h"
 #include "exporter/sources/host/taskstats.h"

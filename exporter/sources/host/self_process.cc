@@ -82,6 +82,11 @@ SelfProcessReader::SelfProcessReader(std::string proc_root, std::string pid, lon
 // and no lock another process can hold, so a scrape cannot block on it; read
 // at poll time instead, process_cpu_seconds_total would be up to a poll
 // interval old at every scrape.
+void SelfProcessReader::CountOpenFds() {
+  std::optional<double> n = CountFds(dir_ + "/fd", is_self_);
+  if (n) counted_fds_.store(static_cast<int64_t>(*n), std::memory_order_relaxed);
+}
+
 ProcessStats SelfProcessReader::Read() const {
   ProcessStats out;
   if (StatusOr<std::string> text = ReadFileBounded(dir_ + "/stat", kMaxStatBytes); text.ok()) {
@@ -96,7 +101,9 @@ ProcessStats SelfProcessReader::Read() const {
       }
     }
   }
-  out.open_fds = CountFds(dir_ + "/fd", is_self_);
+  const int64_t counted = counted_fds_.load(std::memory_order_relaxed);
+  out.open_fds = counted >= 0 ? std::optional<double>(static_cast<double>(counted))
+                              : CountFds(dir_ + "/fd", is_self_);
   if (StatusOr<std::string> text = ReadFileBounded(dir_ + "/limits", kMaxLimitsBytes); text.ok()) {
     out.max_fds = SoftLimit(*text, "Max open files");
     out.virtual_memory_max_bytes = SoftLimit(*text, "Max address space");

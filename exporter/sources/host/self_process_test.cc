@@ -82,6 +82,20 @@ TEST(SoftLimitTest, MatchesTheWholeName) {
 }
 
 // The real /proc/self against the kernel's other interfaces.
+TEST(SelfProcessReaderTest, OnceCountedTheFdCountIsTheLastCount) {
+  SelfProcessReader self;
+  self.CountOpenFds();
+  const ProcessStats counted = self.Read();
+  ASSERT_TRUE(counted.open_fds);
+  int p[2];
+  ASSERT_EQ(pipe(p), 0);
+  EXPECT_EQ(self.Read().open_fds, counted.open_fds);  // not listed again per Read
+  self.CountOpenFds();
+  EXPECT_EQ(*self.Read().open_fds, *counted.open_fds + 2);
+  close(p[0]);
+  close(p[1]);
+}
+
 TEST(SelfProcessReaderTest, OwnProcessAgreesWithGetrlimitGetrusageAndOpenedFds) {
   SelfProcessReader self;
   const ProcessStats before = self.Read();

@@ -3,10 +3,10 @@
 #include <linux/genetlink.h>
 #include <linux/netlink.h>
 #include <linux/taskstats.h>
-#include <sys/uio.h>
-#include <unistd.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -296,8 +296,8 @@ void TaskstatsClient::Batch(int fd, const int64_t* tgids, size_t n,
       msgs[i].msg_hdr.msg_iov = &iov[i];
       msgs[i].msg_hdr.msg_iovlen = 1;
     }
-    const int got = ::recvmmsg(fd, msgs.data(), static_cast<unsigned>(left), MSG_WAITFORONE,
-                               nullptr);
+    const int got =
+        ::recvmmsg(fd, msgs.data(), static_cast<unsigned>(left), MSG_WAITFORONE, nullptr);
     if (got < 0) {
       if (errno == EINTR) continue;
       const Status s = ErrnoError(errno, "netlink receive");

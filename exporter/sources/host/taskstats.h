@@ -15,12 +15,12 @@
 // caller falls back to /proc.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
-#include <atomic>
 #include <mutex>
-#include <vector>
 #include <string_view>
+#include <vector>
 
 #include "exporter/common/status.h"
 #include "exporter/common/unique_fd.h"
@@ -63,8 +63,8 @@ class TaskstatsClient {
   StatusOr<std::string_view> RoundTrip(int fd, uint16_t type, uint8_t cmd, uint16_t attr,
                                        std::string_view value, char* buf, size_t size);
 
-  std::mutex mu_;                // guards idle_
-  std::vector<UniqueFd> idle_;   // sockets not in a query
+  std::mutex mu_;               // guards idle_
+  std::vector<UniqueFd> idle_;  // sockets not in a query
   uint16_t family_;
   std::atomic<uint32_t> seq_{0};
 };

@@ -34,8 +34,7 @@ std::string Message(uint16_t type, uint32_t seq, const std::string& attrs) {
 }
 
 std::string Attr(uint16_t type, const std::string& value) {
-  struct nlattr a = {.nla_len = static_cast<uint16_t>(NLA_HDRLEN + value.size()),
-                     .nla_type = type};
+  struct nlattr a = {.nla_len = static_cast<uint16_t>(NLA_HDRLEN + value.size()), .nla_type = type};
   std::string out(reinterpret_cast<const char*>(&a), sizeof(a));
   out += value;
   out.resize(NLA_ALIGN(out.size()), '\0');
@@ -59,7 +58,8 @@ std::string TgidReply(uint32_t tgid, uint64_t nvcsw, uint64_t nivcsw, size_t sta
 }
 
 TEST(ParseTaskstatsReplyTest, ReadsTheAggregatedCounters) {
-  StatusOr<TaskContextSwitches> got = ParseTaskstatsReply(TgidReply(42, 692, 17, sizeof(taskstats)), 42);
+  StatusOr<TaskContextSwitches> got =
+      ParseTaskstatsReply(TgidReply(42, 692, 17, sizeof(taskstats)), 42);
   ASSERT_TRUE(got.ok()) << got.status().ToString();
   EXPECT_EQ(got->voluntary, 692u);
   EXPECT_EQ(got->nonvoluntary, 17u);
@@ -75,7 +75,8 @@ TEST(ParseTaskstatsReplyTest, AnOlderShorterStructStillCarryingTheCountersIsRead
 
 TEST(ParseTaskstatsReplyTest, RejectsWhatIsNotTheAnswer) {
   const size_t end = offsetof(struct taskstats, nivcsw) + sizeof(uint64_t);
-  EXPECT_EQ(ParseTaskstatsReply(TgidReply(42, 5, 6, end - 1), 42).status().reason(), Reason::kParse);
+  EXPECT_EQ(ParseTaskstatsReply(TgidReply(42, 5, 6, end - 1), 42).status().reason(),
+            Reason::kParse);
   EXPECT_EQ(ParseTaskstatsReply(TgidReply(43, 5, 6, sizeof(taskstats)), 42).status().reason(),
             Reason::kParse);
   EXPECT_EQ(ParseTaskstatsReply(Message(20, 1, ""), 42).status().reason(), Reason::kParse);
@@ -99,8 +100,8 @@ TEST(ParseTaskstatsReplyTest, NetlinkErrorsKeepTheirErrno) {
 TEST(ParseFamilyReplyTest, FindsTheFamilyId) {
   const uint16_t id = 27;
   StatusOr<uint16_t> got = ParseFamilyReply(
-      Message(GENL_ID_CTRL, 1, Attr(CTRL_ATTR_FAMILY_NAME, "TASKSTATS") +
-                                   Attr(CTRL_ATTR_FAMILY_ID, Bytes(id))));
+      Message(GENL_ID_CTRL, 1,
+              Attr(CTRL_ATTR_FAMILY_NAME, "TASKSTATS") + Attr(CTRL_ATTR_FAMILY_ID, Bytes(id))));
   ASSERT_TRUE(got.ok()) << got.status().ToString();
   EXPECT_EQ(*got, 27);
   EXPECT_FALSE(ParseFamilyReply(Message(GENL_ID_CTRL, 1, "")).ok());

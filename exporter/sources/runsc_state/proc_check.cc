@@ -3,7 +3,6 @@
 #include <fcntl.h>
 
 #include <cerrno>
-
 #include <vector>
 
 #include "exporter/common/file_util.h"
@@ -97,9 +96,8 @@ StatusOr<uint64_t> CheckSentry(const std::string& proc_root, int64_t pid,
     // A cmdline descriptor kept since an earlier check still reads: the same
     // process, whose start time that check tagged it with. One pread.
     std::optional<uint64_t> start_time;
-    StatusOr<std::string> cmdline =
-        kept->Read(cmdline_path, OpenerOf(cmdline_path), kMaxCmdlineBytes, Records::One(),
-                   &start_time);
+    StatusOr<std::string> cmdline = kept->Read(cmdline_path, OpenerOf(cmdline_path),
+                                               kMaxCmdlineBytes, Records::One(), &start_time);
     if (cmdline.ok() && start_time) {
       if (!IsSentryCmdline(*cmdline, sandbox_id)) return not_the_sentry();
       return *start_time;

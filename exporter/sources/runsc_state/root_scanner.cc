@@ -82,14 +82,15 @@ StatusOr<ParsedStateFile> RootScanner::ReadKnownStateFile(const Root& root, cons
   }
   std::string key = root.path + "/" + name;
   struct stat st {};
-  const bool have_stat = ::fstatat(root.fd.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-                         S_ISREG(st.st_mode);
+  const bool have_stat =
+      ::fstatat(root.fd.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
   auto it = known_.find(key);
   if (have_stat && it != known_.end() && SameFile(it->second.st, st)) {
     state->files_seen.insert(std::move(key));
     return it->second.parsed;
   }
-  StatusOr<ParsedStateFile> parsed = ReadStateFile(root.fd.get(), name, read_options, &state->budget);
+  StatusOr<ParsedStateFile> parsed =
+      ReadStateFile(root.fd.get(), name, read_options, &state->budget);
   if (parsed.ok() && have_stat && Settled(st)) {
     known_[key] = KnownFile{st, *parsed};
     state->files_seen.insert(std::move(key));
@@ -251,9 +252,8 @@ void RootScanner::ScanRoot(const Root& root, ScanState* state) {
   }
   for (auto& [sandbox_id, parsed_files] : by_sandbox) {
     if (state->sandbox_limit_hit) return;
-    StatusOr<SandboxInfo> info =
-        BuildSandbox(root.path, sandbox_id, std::move(parsed_files), options_.proc_root,
-                     kept_.get());
+    StatusOr<SandboxInfo> info = BuildSandbox(root.path, sandbox_id, std::move(parsed_files),
+                                              options_.proc_root, kept_.get());
     if (!info.ok()) {
       Report(info.status(), sandbox_id);
       continue;

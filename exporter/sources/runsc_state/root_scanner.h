@@ -36,9 +36,9 @@
 #include <sys/stat.h>
 
 #include <chrono>
+#include <cstddef>
 #include <map>
 #include <memory>
-#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -110,7 +110,7 @@ class RootScanner {
 
   RootScannerOptions options_;
   ErrorReporter* reporter_;
-  std::unique_ptr<KeptFiles> kept_;        // null without keep_proc_files
+  std::unique_ptr<KeptFiles> kept_;         // null without keep_proc_files
   std::map<std::string, KnownFile> known_;  // by "<root>/<state file name>"
 };
 

@@ -63,8 +63,8 @@ ContainerInfo MakeContainer(const std::string& sandbox_id, const ParsedStateFile
 }  // namespace
 
 StatusOr<SandboxInfo> BuildSandbox(const std::string& root, const std::string& sandbox_id,
-                                   std::vector<ParsedStateFile> files,
-                                   const std::string& proc_root, KeptFiles* kept) {
+                                   std::vector<ParsedStateFile> files, const std::string& proc_root,
+                                   KeptFiles* kept) {
   if (files.empty()) return InternalError("sandbox " + sandbox_id + " has no state files");
   SortContainers(sandbox_id, &files);
   const ParsedStateFile& primary = files.front();
