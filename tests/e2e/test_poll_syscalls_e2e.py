@@ -15,7 +15,7 @@ from gvisor_env import Exporter
 from syscall_count import attach
 
 N = os.getpid()
-SANDBOXES = 12
+SANDBOXES = 16
 MAX_PER_SANDBOX_PER_POLL = 30
 INTERVAL_S = 1.0
 POLLS = 5
