@@ -106,9 +106,8 @@ TEST(KeptFilesTest, BoundedInDescriptorsAndBytes) {
   ASSERT_TRUE(maps.ok()) << maps.status().ToString();
   EXPECT_GT(maps->size(), 4096u);
   EXPECT_EQ(maps->back(), '\n');
-  std::ifstream in("/proc/self/smaps");
-  const std::string direct((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  EXPECT_EQ(maps->size(), direct.size());
+  // (Not compared with a plain read: reading our own smaps maps memory, more
+  // so under ASan. The cgroup test below compares a stable file.)
 }
 
 std::string ReadWhole(const std::string& path) {
@@ -126,7 +125,7 @@ TEST(KeptFilesTest, SmallRecordFilesLargerThanAPageAreReadWhole) {
   std::condition_variable cv;
   bool release = false;
   std::vector<std::thread> threads;
-  std::vector<std::string> tids(700);
+  std::vector<std::string> tids(1400);  // > 4096 bytes even with 3-digit tids
   for (size_t i = 0; i < tids.size(); ++i) {
     threads.emplace_back([&, i] {
       tids[i] = std::to_string(::gettid());
@@ -138,12 +137,15 @@ TEST(KeptFilesTest, SmallRecordFilesLargerThanAPageAreReadWhole) {
   const std::string path = cg + "/tasks";
   for (int i = 0; i < 5000; ++i) {
     const std::string now = ReadWhole(path);
-    if (std::count(now.begin(), now.end(), '\n') >= 700) break;
+    if (std::count(now.begin(), now.end(), '\n') >= 1400) break;
     ::usleep(1000);
   }
   const std::string direct = ReadWhole(path);
   KeptFiles kept(16);
   StatusOr<std::string> got = kept.Read(path, OpenPath(path), 1 << 20, Records::OfAtMost(8));
+  // Records of unknown size: read until a read returns 0.
+  StatusOr<std::string> until_end =
+      KeptFiles(16).Read(path, OpenPath(path), 1 << 20, Records::OfAtMost(4096));
   {
     std::lock_guard<std::mutex> lock(mu);
     release = true;
@@ -154,6 +156,8 @@ TEST(KeptFilesTest, SmallRecordFilesLargerThanAPageAreReadWhole) {
   ASSERT_TRUE(got.ok()) << got.status().ToString();
   EXPECT_GT(direct.size(), 4096u);
   EXPECT_EQ(*got, direct);
+  ASSERT_TRUE(until_end.ok()) << until_end.status().ToString();
+  EXPECT_EQ(*until_end, direct);
 }
 
 }  // namespace
