@@ -58,7 +58,10 @@ StatusOr<std::string_view> Payload(std::string_view msg, uint32_t* seq) {
     if (msg.size() < sizeof(err)) return ParseError("short netlink error");
     std::memcpy(&err, msg.data(), sizeof(err));
     if (err == 0) return ParseError("netlink acknowledgement where a reply was expected");
-    return ErrnoError(err < 0 ? -err : err, "taskstats");
+    // The kernel sends -errno; anything else (INT_MIN included, whose
+    // negation overflows) is not an errno.
+    if (err > 0 || err <= -4096) return ParseError("netlink error " + std::to_string(err));
+    return ErrnoError(-err, "taskstats");
   }
   if (msg.size() < GENL_HDRLEN) return ParseError("netlink reply without a genetlink header");
   return msg.substr(GENL_HDRLEN);

@@ -95,6 +95,10 @@ TEST(ParseTaskstatsReplyTest, NetlinkErrorsKeepTheirErrno) {
   std::memcpy(gone.data(), &n, sizeof(n));
   EXPECT_EQ(ParseTaskstatsReply(gone + Bytes(esrch), 42).status().reason(), Reason::kNotFound);
   EXPECT_EQ(ParseTaskstatsReply(gone + Bytes(eperm), 42).status().reason(), Reason::kPermission);
+  // Not an errno (found by taskstats_fuzz: negating INT_MIN overflowed).
+  const int int_min = INT32_MIN, positive = 5;
+  EXPECT_EQ(ParseTaskstatsReply(gone + Bytes(int_min), 42).status().reason(), Reason::kParse);
+  EXPECT_EQ(ParseTaskstatsReply(gone + Bytes(positive), 42).status().reason(), Reason::kParse);
 }
 
 TEST(ParseFamilyReplyTest, FindsTheFamilyId) {
