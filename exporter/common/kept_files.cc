@@ -1,5 +1,6 @@
 #include "exporter/common/kept_files.h"
 
+#include <fcntl.h>
 #include <linux/magic.h>
 #include <sys/resource.h>
 #include <sys/vfs.h>
@@ -54,6 +55,14 @@ bool IsKernelGenerated(int fd) {
 }
 
 KeptFiles::KeptFiles(size_t max_files) : max_files_(max_files) {}
+
+KeptFiles::Opener KeptFiles::OpenNoFollow(const std::string& path) {
+  return [path]() -> StatusOr<UniqueFd> {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) return ErrnoError(errno, "open " + path);
+    return UniqueFd(fd);
+  };
+}
 
 std::shared_ptr<UniqueFd> KeptFiles::Lookup(const std::string& key, std::optional<uint64_t>* tag) {
   std::lock_guard<std::mutex> lock(mu_);

@@ -57,6 +57,9 @@ class KeptFiles {
 
   explicit KeptFiles(size_t max_files);
 
+  // The usual Opener: `path` read-only, its last component not followed.
+  static Opener OpenNoFollow(const std::string& path);
+
   // The whole content of the file known as `key`, read through its kept
   // descriptor, else opened by `open` (without the lock held) and kept.
   // kTooLarge beyond max_bytes.

@@ -63,7 +63,6 @@ class HostReader {
   void Retain(const std::set<std::string>& live);
 
  private:
-  using Clock = std::chrono::steady_clock;
   struct Remembered {
     int64_t sentry_pid = 0;
     uint64_t sentry_start = 0;

@@ -95,21 +95,6 @@ StatusOr<ProcStat> ProcReader::ReadStat(int64_t pid) const {
   return st;
 }
 
-StatusOr<uint64_t> ProcReader::SumContextSwitches(const DirFd& proc_dir_fd, int64_t pid,
-                                                  uint64_t* nonvoluntary) const {
-  if (taskstats_ != nullptr && !taskstats_refused_->load(std::memory_order_relaxed)) {
-    StatusOr<TaskContextSwitches> sw = taskstats_->Query(pid);
-    if (sw.ok()) {
-      *nonvoluntary = sw->nonvoluntary;
-      return sw->voluntary;
-    }
-    if (sw.status().reason() == Reason::kNotFound) return sw.status();
-    // Refused (no CAP_NET_ADMIN) or broken: /proc from now on.
-    if (sw.status().reason() == Reason::kPermission) taskstats_refused_->store(true);
-  }
-  return SumThreadStatusFiles(proc_dir_fd, nonvoluntary);
-}
-
 StatusOr<uint64_t> ProcReader::SumThreadStatusFiles(const DirFd& proc_dir_fd,
                                                     uint64_t* nonvoluntary) const {
   StatusOr<int> dir = proc_dir_fd();
@@ -142,6 +127,15 @@ StatusOr<uint64_t> ProcReader::SumThreadStatusFiles(const DirFd& proc_dir_fd,
   return vol;
 }
 
+StatusOr<ProcStat> ProcReader::OpenWithStat(int64_t pid, UniqueFd* dir) const {
+  StatusOr<UniqueFd> opened = OpenDir(PidDir(options_.proc_root, pid));
+  if (!opened.ok()) return opened.status();
+  StatusOr<std::string> text = host_io::ReadAt(opened->get(), "stat", kMaxStatBytes);
+  if (!text.ok()) return text.status();
+  *dir = std::move(opened).value();
+  return ParseProcStat(*text);
+}
+
 ProcReader::DirFd ProcReader::VerifiedDir(int64_t pid, uint64_t start_time,
                                           std::shared_ptr<UniqueFd> holder) const {
   // Opened only when needed (smaps_rollup not cached, or no taskstats); the
@@ -150,16 +144,13 @@ ProcReader::DirFd ProcReader::VerifiedDir(int64_t pid, uint64_t start_time,
   // processes.
   return [this, pid, start_time, holder]() -> StatusOr<int> {
     if (!holder->valid()) {
-      StatusOr<UniqueFd> opened = OpenDir(PidDir(options_.proc_root, pid));
-      if (!opened.ok()) return opened.status();
-      StatusOr<std::string> again = host_io::ReadAt(opened->get(), "stat", kMaxStatBytes);
-      if (!again.ok()) return again.status();
-      StatusOr<ProcStat> st = ParseProcStat(*again);
+      UniqueFd opened;
+      StatusOr<ProcStat> st = OpenWithStat(pid, &opened);
       if (!st.ok()) return st.status();
       if (st->starttime != start_time) {
         return NotFoundError("pid " + std::to_string(pid) + " was reused");
       }
-      *holder = std::move(opened).value();
+      *holder = std::move(opened);
     }
     return holder->get();
   };
@@ -174,14 +165,8 @@ StatusOr<HostProcess> ProcReader::ReadOne(int64_t pid, ProcessRole role,
   // the process is gone it fails (ESRCH) rather than describe a new process
   // that reuses the pid; a fresh open is checked by the start time.
   const std::string stat_path = PidDir(options_.proc_root, pid) + "/stat";
-  StatusOr<std::string> stat_text = kept_->Read(
-      stat_path,
-      [&]() -> StatusOr<UniqueFd> {
-        const int fd = ::open(stat_path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-        if (fd < 0) return ErrnoError(errno, "open " + stat_path);
-        return UniqueFd(fd);
-      },
-      kMaxStatBytes);
+  StatusOr<std::string> stat_text =
+      kept_->Read(stat_path, KeptFiles::OpenNoFollow(stat_path), kMaxStatBytes);
   if (!stat_text.ok()) return stat_text.status();
   StatusOr<ProcStat> st = ParseProcStat(*stat_text);
   if (!st.ok()) return st.status();
@@ -217,7 +202,7 @@ StatusOr<HostProcess> ProcReader::ReadOne(int64_t pid, ProcessRole role,
     return p;
   }
   uint64_t nonvol = 0;
-  StatusOr<uint64_t> vol = SumContextSwitches(dir_fd, pid, &nonvol);
+  StatusOr<uint64_t> vol = SumThreadStatusFiles(dir_fd, &nonvol);
   if (!vol.ok()) return vol.status();
   p.voluntary_ctxt_switches = *vol;
   p.nonvoluntary_ctxt_switches = nonvol;
@@ -288,17 +273,14 @@ StatusOr<std::vector<std::string>> ProcReader::ReadCmdlineAt(int64_t pid,
                                                              uint64_t* start_time) const {
   if (pid <= 0) return InvalidError("bad pid " + std::to_string(pid));
   // stat and cmdline through one directory fd: both describe the same process.
-  StatusOr<UniqueFd> dir = OpenDir(PidDir(options_.proc_root, pid));
-  if (!dir.ok()) return dir.status();
-  StatusOr<std::string> stat_text = host_io::ReadAt(dir->get(), "stat", kMaxStatBytes);
-  if (!stat_text.ok()) return stat_text.status();
-  StatusOr<ProcStat> st = ParseProcStat(*stat_text);
+  UniqueFd dir;
+  StatusOr<ProcStat> st = OpenWithStat(pid, &dir);
   if (!st.ok()) return st.status();
   if (IsDead(st->state) || (expected_start_time != 0 && st->starttime != expected_start_time)) {
     return NotFoundError("process " + std::to_string(pid) + " is gone");
   }
   *start_time = st->starttime;
-  StatusOr<std::string> raw = host_io::ReadAt(dir->get(), "cmdline", kMaxCmdlineBytes);
+  StatusOr<std::string> raw = host_io::ReadAt(dir.get(), "cmdline", kMaxCmdlineBytes);
   if (!raw.ok()) return raw.status();
   return SplitCmdline(*raw);
 }

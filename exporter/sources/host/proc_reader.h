@@ -127,10 +127,10 @@ class ProcReader {
   std::optional<ProcessRole> ClassifyDescendant(int64_t pid, uint64_t* start_time) const;
   // The /proc/<pid> directory fd of the process being read, opened lazily.
   using DirFd = std::function<StatusOr<int>()>;
-  StatusOr<uint64_t> SumContextSwitches(const DirFd& proc_dir_fd, int64_t pid,
-                                        uint64_t* nonvoluntary) const;
   // The /proc way: one status file per thread.
   StatusOr<uint64_t> SumThreadStatusFiles(const DirFd& proc_dir_fd, uint64_t* nonvoluntary) const;
+  // Opens /proc/<pid> into *dir and parses the stat read through it.
+  StatusOr<ProcStat> OpenWithStat(int64_t pid, UniqueFd* dir) const;
   // /proc/<pid>, opened on first use into `holder`, of the incarnation
   // started at `start_time` (else kNotFound).
   DirFd VerifiedDir(int64_t pid, uint64_t start_time, std::shared_ptr<UniqueFd> holder) const;

@@ -69,17 +69,9 @@ bool ParseStatStartTime(std::string_view stat, uint64_t* start_time) {
 
 namespace {
 
-KeptFiles::Opener OpenerOf(const std::string& path) {
-  return [&path]() -> StatusOr<UniqueFd> {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) return ErrnoError(errno, "open " + path);
-    return UniqueFd(fd);
-  };
-}
-
 StatusOr<std::string> ReadProcFile(const std::string& path, size_t max_bytes, KeptFiles* kept) {
   if (kept == nullptr) return ReadFileBounded(path, max_bytes);
-  return kept->Read(path, OpenerOf(path), max_bytes);
+  return kept->Read(path, KeptFiles::OpenNoFollow(path), max_bytes);
 }
 
 }  // namespace
@@ -96,7 +88,7 @@ StatusOr<uint64_t> CheckSentry(const std::string& proc_root, int64_t pid,
     // A cmdline descriptor kept since an earlier check still reads: the same
     // process, whose start time that check tagged it with. One pread.
     std::optional<uint64_t> start_time;
-    StatusOr<std::string> cmdline = kept->Read(cmdline_path, OpenerOf(cmdline_path),
+    StatusOr<std::string> cmdline = kept->Read(cmdline_path, KeptFiles::OpenNoFollow(cmdline_path),
                                                kMaxCmdlineBytes, Records::One(), &start_time);
     if (cmdline.ok() && start_time) {
       if (!IsSentryCmdline(*cmdline, sandbox_id)) return not_the_sentry();
