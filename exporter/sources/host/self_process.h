@@ -36,7 +36,12 @@ class SelfProcessReader {
   // entry), and the exporter keeps ~11 open per sandbox between polls
   // (common/kept_files.h): ~3.5 ms at 500 sandboxes, too much for every
   // scrape. The poller calls this after each poll, when the count changes.
+  // On procfs of Linux >= 6.2 the count is the fd directory's size (one
+  // stat); elsewhere the listing.
   void CountOpenFds();
+
+  // Whether the count comes from the fd directory's size (tests).
+  bool fd_count_from_size() const { return fd_count_from_size_; }
 
  private:
   const std::string dir_;  // <proc_root>/<pid>
@@ -44,7 +49,10 @@ class SelfProcessReader {
   const double ticks_per_second_;
   const double page_size_;
   std::optional<double> boot_time_seconds_;
+  const bool fd_count_from_size_;
   std::atomic<int64_t> counted_fds_{-1};  // -1: never counted
+
+  std::optional<double> OpenFdsNow() const;
 };
 
 // The soft limit of `name` ("Max open files") in a /proc/<pid>/limits text;

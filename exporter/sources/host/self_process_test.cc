@@ -1,11 +1,15 @@
 #include "exporter/sources/host/self_process.h"
 
 #include <gtest/gtest.h>
+#include <dirent.h>
 #include <sys/resource.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <vector>
 
 #include "exporter/testing/temp_dir.h"
@@ -94,6 +98,29 @@ TEST(SelfProcessReaderTest, OnceCountedTheFdCountIsTheLastCount) {
   EXPECT_EQ(*self.Read().open_fds, *counted.open_fds + 2);
   close(p[0]);
   close(p[1]);
+}
+
+// The count from the fd directory's size (Linux >= 6.2) is the number of
+// entries a listing finds, less the listing's own descriptor.
+TEST(SelfProcessReaderTest, FdCountEqualsAListingOfFd) {
+  SelfProcessReader self;
+  struct utsname u {};
+  ASSERT_EQ(uname(&u), 0);
+  int major = 0, minor = 0;
+  ASSERT_EQ(sscanf(u.release, "%d.%d", &major, &minor), 2);
+  EXPECT_EQ(self.fd_count_from_size(), major > 6 || (major == 6 && minor >= 2)) << u.release;
+  std::vector<int> pipes(64);
+  for (size_t i = 0; i < pipes.size(); i += 2) ASSERT_EQ(pipe(&pipes[i]), 0);
+  self.CountOpenFds();
+  DIR* d = opendir("/proc/self/fd");
+  ASSERT_NE(d, nullptr);
+  double listed = 0;
+  while (const dirent* e = readdir(d)) {
+    if (e->d_name[0] != '.' && std::atoi(e->d_name) != dirfd(d)) ++listed;
+  }
+  closedir(d);
+  for (int fd : pipes) close(fd);
+  EXPECT_EQ(self.Read().open_fds, listed);
 }
 
 TEST(SelfProcessReaderTest, OwnProcessAgreesWithGetrlimitGetrusageAndOpenedFds) {
