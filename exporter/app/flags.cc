@@ -264,7 +264,9 @@ void AddExporterFlags(CLI::App* app, Flags* f) {
          "per-thread status) and cgroup, and the overhead");
   t.Duration("collector.host.pss-max-age", &f->pss_max_age,
              "re-read a process's smaps_rollup (PSS; a walk of all its pages)\n"
-             "when this old or when its RSS moved by more than 1/64; 0s: every\npoll",
+             "when this old, or at once when its RSS, a sibling's in its sandbox\n"
+             "or the node's number of runsc processes moved its PSS by more\n"
+             "than 1/64; 0s: every poll",
              std::chrono::milliseconds(0));
 
   t.Group(

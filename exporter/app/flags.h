@@ -36,7 +36,7 @@ struct Flags {
   int poll_concurrency = 4;
   bool memory_full = true;
   bool host = true;                              // host processes + cgroup + overhead
-  std::chrono::milliseconds pss_max_age{30000};  // see ProcReaderOptions::pss_max_age
+  std::chrono::milliseconds pss_max_age{300000};  // see ProcReaderOptions::pss_max_age
   std::string procfs = "/proc";
   std::string cgroupfs = "/sys/fs/cgroup";
   std::string devfs = "/dev";

@@ -63,7 +63,7 @@ TEST(FlagsTest, RejectsBadInputWithAMessage) {
 }
 
 TEST(FlagsTest, PssMaxAgeDefaultsTo30sAndAcceptsZero) {
-  EXPECT_EQ(ParseFlags({})->pss_max_age, std::chrono::seconds(30));
+  EXPECT_EQ(ParseFlags({})->pss_max_age, std::chrono::minutes(5));
   EXPECT_EQ(ParseFlags({"--collector.host.pss-max-age=0s"})->pss_max_age.count(), 0);
   EXPECT_EQ(ParseFlags({"--collector.host.pss-max-age=2m"})->pss_max_age, std::chrono::minutes(2));
 }

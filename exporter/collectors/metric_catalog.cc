@@ -145,7 +145,8 @@ const MetricDef kHostPss{
     "gvisor_sandbox_host_memory_pss_bytes",
     MetricType::Gauge,
     "Proportional set size (smaps_rollup Pss) of the sandbox's host processes by role; re-read "
-    "when the RSS moves or --collector.host.pss-max-age passes.",
+    "when the sandbox's RSS or the node's runsc process count moves it, or "
+    "--collector.host.pss-max-age passes.",
     {SB, "role"},
     "Host cost"};
 const MetricDef kHostRss{"gvisor_sandbox_host_memory_rss_bytes",

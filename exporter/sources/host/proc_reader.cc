@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "exporter/common/file_util.h"
+#include "exporter/common/pid_watch.h"
 #include "exporter/sources/host/cmdline.h"
 #include "exporter/sources/host/host_io.h"
 
@@ -28,17 +29,6 @@ std::string PidDir(const std::string& proc_root, int64_t pid) {
 
 bool IsDead(char state) { return state == 'Z' || state == 'X' || state == 'x'; }
 
-// taskstats takes pids of the caller's pid namespace; the state files' pids
-// are those of proc_root. They agree when proc_root's "self" is our own pid.
-bool SameProcNumbering(const std::string& proc_root) {
-  char buf[32];
-  const ssize_t n = ::readlink((proc_root + "/self").c_str(), buf, sizeof(buf) - 1);
-  if (n <= 0) return false;
-  int64_t self = 0;
-  return host_io::ParsePid(std::string_view(buf, static_cast<size_t>(n)), &self) &&
-         self == ::getpid();
-}
-
 }  // namespace
 
 ProcReader::ProcReader(std::string proc_root)
@@ -52,8 +42,11 @@ ProcReader::ProcReader(ProcReaderOptions options) : options_(std::move(options))
   if (options_.pss_max_age.count() > 0) {
     pss_cache_ = std::make_shared<PssCache>(options_.pss_max_age, options_.pss_rss_tolerance);
   }
+  sharers_ = std::make_shared<Sharers>();
   // One stat per process; a quarter of the fd limit (raised at start-up).
   kept_ = std::make_shared<KeptFiles>(KeptFiles::Budget(1.0 / 4, 65536));
+  // taskstats takes pids of our pid namespace; the state files' pids are
+  // those of proc_root.
   if (options_.sum_thread_ctxt_switches && options_.taskstats &&
       SameProcNumbering(options_.proc_root)) {
     StatusOr<std::unique_ptr<TaskstatsClient>> client = TaskstatsClient::Open();
@@ -64,17 +57,23 @@ ProcReader::ProcReader(ProcReaderOptions options) : options_(std::move(options))
   }
 }
 
-StatusOr<SmapsRollup> ProcReader::Rollup(const DirFd& proc_dir_fd, int64_t pid,
-                                         const ProcStat& st) const {
-  const auto now = PssCache::Clock::now();
-  const bool cacheable = pss_cache_ != nullptr && st.rss_pages.has_value();
-  const uint64_t stat_rss = st.rss_pages.value_or(0) * page_size_;
-  if (cacheable) {
-    if (std::optional<SmapsRollup> hit = pss_cache_->Lookup(pid, st.starttime, stat_rss, now)) {
-      hit->rss = stat_rss;  // the current RSS; PSS is the cached one
-      return *hit;
-    }
-  }
+PssCache::Moment ProcReader::PssMoment(const ProcStat& st) const {
+  return PssCache::Moment{.start_time = st.starttime,
+                          .stat_rss_bytes = st.rss_pages.value_or(0) * page_size_,
+                          .sharers = sharers_->last.load(std::memory_order_relaxed),
+                          .at = PssCache::Clock::now()};
+}
+
+std::optional<SmapsRollup> ProcReader::CachedRollup(int64_t pid, const ProcStat& st) const {
+  if (pss_cache_ == nullptr || !st.rss_pages.has_value()) return std::nullopt;
+  std::optional<SmapsRollup> hit = pss_cache_->Lookup(pid, PssMoment(st));
+  if (hit) hit->rss = st.rss_pages.value_or(0) * page_size_;  // the current RSS, the cached PSS
+  return hit;
+}
+
+StatusOr<SmapsRollup> ProcReader::ReadRollup(const DirFd& proc_dir_fd, int64_t pid,
+                                             const ProcStat& st) const {
+  const PssCache::Moment moment = PssMoment(st);
   StatusOr<int> dir = proc_dir_fd();
   if (!dir.ok()) return dir.status();
   StatusOr<std::string> text = host_io::ReadAt(*dir, "smaps_rollup", kMaxSmapsRollupBytes);
@@ -82,7 +81,9 @@ StatusOr<SmapsRollup> ProcReader::Rollup(const DirFd& proc_dir_fd, int64_t pid,
   // A process whose mm is gone (exiting) reads as an empty file.
   if (text->empty()) return NotFoundError("process " + std::to_string(pid) + " exiting");
   StatusOr<SmapsRollup> rollup = ParseSmapsRollup(*text);
-  if (rollup.ok() && cacheable) pss_cache_->Store(pid, st.starttime, stat_rss, *rollup, now);
+  if (rollup.ok() && pss_cache_ != nullptr && st.rss_pages.has_value()) {
+    pss_cache_->Store(pid, moment, *rollup);
+  }
   return rollup;
 }
 
@@ -156,10 +157,7 @@ ProcReader::DirFd ProcReader::VerifiedDir(int64_t pid, uint64_t start_time,
   };
 }
 
-StatusOr<HostProcess> ProcReader::ReadOne(int64_t pid, ProcessRole role,
-                                          uint64_t expected_start_time, bool defer_switches,
-                                          bool* deferred, uint64_t* start_time) const {
-  *deferred = false;
+StatusOr<ProcStat> ProcReader::ReadKeptStat(int64_t pid, uint64_t expected_start_time) const {
   if (pid <= 0) return InvalidError("bad pid " + std::to_string(pid));
   // stat through a descriptor kept open between polls (kept_files.h): once
   // the process is gone it fails (ESRCH) rather than describe a new process
@@ -178,10 +176,15 @@ StatusOr<HostProcess> ProcReader::ReadOne(int64_t pid, ProcessRole role,
     kept_->Forget(stat_path);
     return NotFoundError("pid " + std::to_string(pid) + " was reused");
   }
-  *start_time = st->starttime;
+  return st;
+}
 
-  const DirFd dir_fd = VerifiedDir(pid, st->starttime, std::make_shared<UniqueFd>());
-  StatusOr<SmapsRollup> smaps = Rollup(dir_fd, pid, *st);
+StatusOr<HostProcess> ProcReader::Complete(int64_t pid, ProcessRole role, const ProcStat& st,
+                                           std::optional<SmapsRollup> cached,
+                                           bool defer_switches) const {
+  const DirFd dir_fd = VerifiedDir(pid, st.starttime, std::make_shared<UniqueFd>());
+  StatusOr<SmapsRollup> smaps = cached ? StatusOr<SmapsRollup>(*std::move(cached))
+                                       : ReadRollup(dir_fd, pid, st);
   if (!smaps.ok()) return smaps.status();
 
   HostProcess p;
@@ -192,15 +195,12 @@ StatusOr<HostProcess> ProcReader::ReadOne(int64_t pid, ProcessRole role,
   p.pss_anon_bytes = smaps->pss_anon.value_or(0);
   p.pss_file_bytes = smaps->pss_file.value_or(0);
   p.pss_shmem_bytes = smaps->pss_shmem.value_or(0);
-  p.cpu_user_seconds = static_cast<double>(st->utime) / ticks_per_second_;
-  p.cpu_system_seconds = static_cast<double>(st->stime) / ticks_per_second_;
-  p.threads = st->num_threads;
-  p.minor_faults = st->minflt;
-  p.major_faults = st->majflt;
-  if (defer_switches) {
-    *deferred = true;  // the caller asks taskstats, for many processes at once
-    return p;
-  }
+  p.cpu_user_seconds = static_cast<double>(st.utime) / ticks_per_second_;
+  p.cpu_system_seconds = static_cast<double>(st.stime) / ticks_per_second_;
+  p.threads = st.num_threads;
+  p.minor_faults = st.minflt;
+  p.major_faults = st.majflt;
+  if (defer_switches) return p;  // the caller asks taskstats, for many processes at once
   uint64_t nonvol = 0;
   StatusOr<uint64_t> vol = SumThreadStatusFiles(dir_fd, &nonvol);
   if (!vol.ok()) return vol.status();
@@ -219,21 +219,41 @@ StatusOr<HostProcess> ProcReader::Read(int64_t pid, ProcessRole role,
 std::vector<StatusOr<HostProcess>> ProcReader::ReadMany(const std::vector<ProcessRef>& refs) const {
   const bool batch = taskstats_ != nullptr && options_.sum_thread_ctxt_switches &&
                      !taskstats_refused_->load(std::memory_order_relaxed);
+  // The processes of one call (one sandbox) share memory: if one rollup must
+  // be re-read, all are (pss_cache.h).
+  std::vector<StatusOr<ProcStat>> stats;
+  std::vector<std::optional<SmapsRollup>> cached;
+  stats.reserve(refs.size());
+  cached.reserve(refs.size());
+  bool all_cached = true;
+  for (const ProcessRef& ref : refs) {
+    stats.push_back(ReadKeptStat(ref.pid, ref.start_time));
+    cached.push_back(stats.back().ok() ? CachedRollup(ref.pid, *stats.back()) : std::nullopt);
+    all_cached = all_cached && (!stats.back().ok() || cached.back().has_value());
+  }
   std::vector<StatusOr<HostProcess>> out;
   out.reserve(refs.size());
   std::vector<size_t> pending;  // indexes into out
   std::vector<int64_t> tgids;
   std::vector<uint64_t> starts;
-  for (const ProcessRef& ref : refs) {
-    bool deferred = false;
-    uint64_t start = 0;
-    out.push_back(ReadOne(ref.pid, ref.role, ref.start_time, batch, &deferred, &start));
-    if (deferred) {
+  uint64_t sharers = 0;
+  for (size_t i = 0; i < refs.size(); ++i) {
+    const ProcessRef& ref = refs[i];
+    if (!stats[i].ok()) {
+      out.push_back(stats[i].status());
+      continue;
+    }
+    out.push_back(Complete(ref.pid, ref.role, *stats[i],
+                           all_cached ? std::move(cached[i]) : std::nullopt, batch));
+    if (!out.back().ok()) continue;
+    if (ref.role == ProcessRole::kSentry || ref.role == ProcessRole::kGofer) ++sharers;
+    if (batch) {
       pending.push_back(out.size() - 1);
       tgids.push_back(ref.pid);
-      starts.push_back(start);
+      starts.push_back(stats[i]->starttime);
     }
   }
+  sharers_->counting.fetch_add(sharers, std::memory_order_relaxed);
   if (pending.empty()) return out;
   std::vector<StatusOr<TaskContextSwitches>> sw = taskstats_->QueryMany(tgids);
   for (size_t k = 0; k < pending.size(); ++k) {

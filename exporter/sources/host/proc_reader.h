@@ -114,8 +114,13 @@ class ProcReader {
   const ProcReaderOptions& options() const { return options_; }
 
   // Once per poll: closes the kept /proc files no Read used since the last
-  // call (processes that are gone).
-  void EndRound() const { kept_->EndRound(); }
+  // call (processes that are gone), and takes the number of sentries and
+  // gofers read since then as the node's runsc sharers (pss_cache.h).
+  void EndRound() const {
+    kept_->EndRound();
+    sharers_->last.store(sharers_->counting.exchange(0, std::memory_order_relaxed),
+                         std::memory_order_relaxed);
+  }
 
  private:
   // stat of a live, non-zombie process, or kNotFound.
@@ -134,16 +139,28 @@ class ProcReader {
   // /proc/<pid>, opened on first use into `holder`, of the incarnation
   // started at `start_time` (else kNotFound).
   DirFd VerifiedDir(int64_t pid, uint64_t start_time, std::shared_ptr<UniqueFd> holder) const;
-  // Read, but with defer_switches the context switches are left for the
-  // caller (*deferred); *start_time: the process's start time.
-  StatusOr<HostProcess> ReadOne(int64_t pid, ProcessRole role, uint64_t expected_start_time,
-                                bool defer_switches, bool* deferred, uint64_t* start_time) const;
+  // stat of a live, non-zombie incarnation, through a kept descriptor.
+  StatusOr<ProcStat> ReadKeptStat(int64_t pid, uint64_t expected_start_time) const;
+  // The process read from its stat and `cached` rollup (read now when
+  // unset). With defer_switches the context switches are left for the caller.
+  StatusOr<HostProcess> Complete(int64_t pid, ProcessRole role, const ProcStat& st,
+                                 std::optional<SmapsRollup> cached, bool defer_switches) const;
   std::vector<int64_t> ChildrenOf(int64_t pid) const;
   void AddDescendants(int64_t sentry, std::vector<ProcessRef>* out,
                       std::unordered_set<int64_t>* seen) const;
 
-  // smaps_rollup of a live process incarnation: cached or read.
-  StatusOr<SmapsRollup> Rollup(const DirFd& proc_dir_fd, int64_t pid, const ProcStat& st) const;
+  // smaps_rollup of a live process incarnation: the cached one if still
+  // fresh, or read now (and cached).
+  PssCache::Moment PssMoment(const ProcStat& st) const;
+  std::optional<SmapsRollup> CachedRollup(int64_t pid, const ProcStat& st) const;
+  StatusOr<SmapsRollup> ReadRollup(const DirFd& proc_dir_fd, int64_t pid,
+                                   const ProcStat& st) const;
+
+  // Sentries and gofers read this round (counting) and last round (last).
+  struct Sharers {
+    std::atomic<uint64_t> counting{0};
+    std::atomic<uint64_t> last{0};
+  };
 
   ProcReaderOptions options_;
   double ticks_per_second_;
@@ -153,6 +170,7 @@ class ProcReader {
   // Null when taskstats is off or unusable; shared by copies of this reader.
   std::shared_ptr<TaskstatsClient> taskstats_;
   std::shared_ptr<std::atomic<bool>> taskstats_refused_;
+  std::shared_ptr<Sharers> sharers_;
 };
 
 }  // namespace gvisor_exporter

@@ -150,6 +150,67 @@ TEST(ProcReaderTest, PssIsReusedUntilRssMoves) {
   EXPECT_EQ(p->rss_bytes, 25240u * 1024);  // smaps_rollup's, read with it
 }
 
+// The processes of a sandbox share memory (the stubs map the sentry's memory
+// file): when one of them must be re-read, so are the others.
+TEST(ProcReaderTest, PssOfASandboxIsReReadTogether) {
+  TempDir tmp;
+  tmp.CopyTree(FixturePath(kProcPtrace), "proc");
+  ProcReaderOptions opt;
+  opt.proc_root = tmp.path() + "/proc";
+  opt.pss_max_age = std::chrono::hours(1);
+  ProcReader reader(opt);
+  const std::vector<ProcessRef> refs = {ProcessRef{8680, ProcessRole::kSentry, "", 42368},
+                                        Ref(8699, ProcessRole::kStub)};
+  ASSERT_EQ(reader.ReadMany(refs)[0]->pss_bytes, 7343u * 1024);
+
+  std::string rollup = testing::ReadFile(tmp.path() + "/proc/8680/smaps_rollup");
+  rollup.replace(rollup.find("7343 kB"), 7, "9999 kB");
+  tmp.Write("proc/8680/smaps_rollup", rollup);
+  EXPECT_EQ(reader.ReadMany(refs)[0]->pss_bytes, 7343u * 1024);  // nothing moved
+
+  // Only the stub's RSS moves (by far more than 1/64): the sentry is re-read.
+  std::string stat = testing::ReadFile(tmp.path() + "/proc/8699/stat");
+  const std::string rss = " 42375 4096 0 ";  // starttime, vsize, rss (pages)
+  ASSERT_NE(stat.find(rss), std::string::npos);
+  stat.replace(stat.find(rss), rss.size(), " 42375 4096 500 ");
+  tmp.Write("proc/8699/stat", stat);
+  std::vector<StatusOr<HostProcess>> read = reader.ReadMany(refs);
+  ASSERT_TRUE(read[0].ok()) << read[0].status().ToString();
+  EXPECT_EQ(read[0]->pss_bytes, 9999u * 1024);
+}
+
+// A sentry's Pss_File is its share of runsc's own pages, which every sentry
+// and gofer of the node maps: when their number moves enough to change that
+// share by more than 1/64 of its PSS, the rollup is re-read.
+TEST(ProcReaderTest, PssIsReReadWhenTheNodesRunscProcessesChange) {
+  TempDir tmp;
+  tmp.CopyTree(FixturePath(kProcPtrace), "proc");
+  ProcReaderOptions opt;
+  opt.proc_root = tmp.path() + "/proc";
+  opt.pss_max_age = std::chrono::hours(1);
+  ProcReader reader(opt);
+  const std::vector<ProcessRef> refs = {ProcessRef{8680, ProcessRole::kSentry, "", 42368},
+                                        Ref(8676, ProcessRole::kGofer)};
+  ASSERT_EQ(reader.ReadMany(refs)[0]->pss_bytes, 7343u * 1024);  // sharers not known yet
+  reader.EndRound();  // this round read 2 runsc processes
+  std::string rollup = testing::ReadFile(tmp.path() + "/proc/8680/smaps_rollup");
+  rollup.replace(rollup.find("7343 kB"), 7, "9999 kB");
+  tmp.Write("proc/8680/smaps_rollup", rollup);
+  EXPECT_EQ(reader.ReadMany(refs)[0]->pss_bytes, 7343u * 1024);  // cached; 2 is its baseline
+  reader.EndRound();
+  EXPECT_EQ(reader.ReadMany(refs)[0]->pss_bytes, 7343u * 1024);  // still 2
+  // Another sandbox's sentry and gofer too: 4 sharers. 1690 kB of runsc pages
+  // were shared by 2, now by 4: ~845 kB less, far over 1/64 of 7343 kB.
+  reader.ReadMany(refs);
+  reader.EndRound();
+  EXPECT_EQ(reader.ReadMany(refs)[0]->pss_bytes, 9999u * 1024);
+  reader.ReadMany(refs);  // still 4 this round
+  reader.EndRound();
+  rollup.replace(rollup.find("9999 kB"), 7, "8888 kB");
+  tmp.Write("proc/8680/smaps_rollup", rollup);
+  EXPECT_EQ(reader.ReadMany(refs)[0]->pss_bytes, 9999u * 1024);  // read at 4, now 4: cached
+}
+
 TEST(ProcReaderTest, VanishedProcessesAreSkippedQuietly) {
   TempDir tmp;
   tmp.CopyTree(FixturePath(kProcPtrace), "proc");

@@ -2,14 +2,27 @@
 // every poll.
 //
 // Why: reading smaps_rollup makes the kernel walk every resident page of the
-// process (~100 ns per page); an idle sandbox's sentry + gofer have ~12k
-// resident pages, and a perf profile of the exporter puts 42% of its CPU in
-// that walk. The RSS in /proc/<pid>/stat is a counter, free to read. So a
-// rollup is reused while it is younger than max_age AND the process's stat
-// RSS is still within rss_tolerance of the RSS it had when the rollup was
-// read: a process whose memory moves is re-read at once, an idle one every
-// max_age. What can go unseen in between is a PSS change without an RSS
-// change (another process starting or stopping to share the same pages).
+// process (~50-100 ns per page): 0.6 ms for an idle ptrace sentry (26 MiB
+// resident), ~1 ms per sandbox with its gofer and stubs. Re-read every 30 s at
+// a 15 s poll, that walk was half of the exporter's CPU. The RSS in
+// /proc/<pid>/stat is a counter, free to read. So a rollup is reused while
+//   * it is younger than max_age,
+//   * the process's stat RSS is within rss_tolerance of the RSS it had when
+//     the rollup was read (its own memory moved), and
+//   * the number of processes sharing runsc's pages did not move enough to
+//     change its PSS by more than rss_tolerance (below).
+// ProcReader adds one more: the processes of one sandbox share memory with
+// each other (the sentry's memory file is mapped by its stubs), so when one of
+// them is re-read, all of them are.
+//
+// Sharers: most of a sentry's or gofer's resident pages are runsc's own
+// binary, mapped by every sentry and gofer on the node (19 of 26 MiB for an
+// idle sentry), so its PSS share Pss_File is ~ that size / N sharers. When N
+// moves from N0, the PSS moves by about Pss_File * |N - N0| / N: at 2
+// sandboxes a third sandbox changes each sentry's PSS by megabytes, at 200 a
+// new one by ~0.1 KiB. The rollup is re-read when that estimate exceeds
+// rss_tolerance of its PSS. What still goes unseen until max_age: sharing
+// with other programs (page cache, KSM).
 #pragma once
 
 #include <chrono>
@@ -26,34 +39,40 @@ class PssCache {
  public:
   using Clock = std::chrono::steady_clock;
 
-  // max_age > 0. rss_tolerance: the relative RSS change that forces a re-read.
+  // What a rollup was read at, or is looked up with.
+  struct Moment {
+    uint64_t start_time = 0;      // the process incarnation (stat starttime)
+    uint64_t stat_rss_bytes = 0;  // its RSS from stat
+    uint64_t sharers = 0;         // runsc processes on the node; 0: unknown
+    Clock::time_point at;
+  };
+
+  // max_age > 0. rss_tolerance: the relative change that forces a re-read.
   PssCache(Clock::duration max_age, double rss_tolerance);
 
-  // The rollup of this process incarnation (pid + start time) if it is fresh
-  // enough for stat_rss_bytes at `now`.
-  std::optional<SmapsRollup> Lookup(int64_t pid, uint64_t start_time, uint64_t stat_rss_bytes,
-                                    Clock::time_point now) const;
+  // The rollup of process `pid` if one was stored for the same incarnation
+  // and is still fresh enough at `now` (see the header comment). A rollup
+  // stored with an unknown sharer count takes now.sharers as its count.
+  std::optional<SmapsRollup> Lookup(int64_t pid, const Moment& now) const;
 
-  // Remembers a rollup just read, with the stat RSS of the same moment.
-  // Entries older than max_age are dropped here (at most once per max_age),
-  // so the cache holds only processes read recently.
-  void Store(int64_t pid, uint64_t start_time, uint64_t stat_rss_bytes, const SmapsRollup& rollup,
-             Clock::time_point now);
+  // Remembers a rollup just read, with the moment it was read at. Entries
+  // older than max_age are dropped here (at most once per max_age), so the
+  // cache holds only processes read recently.
+  void Store(int64_t pid, const Moment& read, const SmapsRollup& rollup);
 
   size_t size() const;
 
  private:
   struct Entry {
-    uint64_t start_time = 0;
-    uint64_t stat_rss_bytes = 0;
+    Moment read;
     SmapsRollup rollup;
-    Clock::time_point read_at;
   };
+  bool Fresh(const Entry& e, const Moment& now) const;
 
   const Clock::duration max_age_;
   const double rss_tolerance_;
   mutable std::mutex mu_;
-  std::unordered_map<int64_t, Entry> entries_;  // by pid
+  mutable std::unordered_map<int64_t, Entry> entries_;  // by pid
   Clock::time_point last_sweep_;
 };
 
