@@ -77,8 +77,16 @@ StatusOr<std::string> ReadProcFile(const std::string& path, size_t max_bytes, Ke
 }  // namespace
 
 StatusOr<uint64_t> CheckSentry(const std::string& proc_root, int64_t pid,
-                               std::string_view sandbox_id, KeptFiles* kept) {
+                               std::string_view sandbox_id, KeptFiles* kept, PidWatch* watch) {
   if (pid <= 0) return NotFoundError("no sandbox pid in state file");
+  if (watch != nullptr) {
+    const std::string key = "sentry " + std::string(sandbox_id) + " " + std::to_string(pid);
+    if (std::optional<uint64_t> start_time = watch->Alive(key)) return *start_time;
+    UniqueFd pidfd = PidWatch::OpenPidfd(pid);  // before the check (pid_watch.h)
+    StatusOr<uint64_t> checked = CheckSentry(proc_root, pid, sandbox_id);
+    if (checked.ok()) watch->Watch(key, std::move(pidfd), *checked);
+    return checked;
+  }
   const std::string cmdline_path = ProcPath(proc_root, pid, "cmdline");
   auto not_the_sentry = [&] {
     return NotFoundError("pid " + std::to_string(pid) + " is not the sentry of sandbox " +
@@ -114,8 +122,16 @@ StatusOr<uint64_t> CheckSentry(const std::string& proc_root, int64_t pid,
   return start_time;
 }
 
-bool IsGoferAlive(const std::string& proc_root, int64_t pid, KeptFiles* kept) {
+bool IsGoferAlive(const std::string& proc_root, int64_t pid, KeptFiles* kept, PidWatch* watch) {
   if (pid <= 0) return false;
+  if (watch != nullptr) {
+    const std::string key = "gofer " + std::to_string(pid);
+    if (watch->Alive(key)) return true;
+    UniqueFd pidfd = PidWatch::OpenPidfd(pid);
+    const bool alive = IsGoferAlive(proc_root, pid);
+    if (alive) watch->Watch(key, std::move(pidfd), 0);
+    return alive;
+  }
   StatusOr<std::string> cmdline =
       ReadProcFile(ProcPath(proc_root, pid, "cmdline"), kMaxCmdlineBytes, kept);
   return cmdline.ok() && IsGoferCmdline(*cmdline);

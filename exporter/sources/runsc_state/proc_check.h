@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "exporter/common/kept_files.h"
+#include "exporter/common/pid_watch.h"
 #include "exporter/common/status.h"
 
 namespace gvisor_exporter {
@@ -36,10 +37,15 @@ bool ParseStatStartTime(std::string_view stat, uint64_t* start_time);
 // polls (kept_files.h) and tagged with the start time: a kept /proc/<pid> file
 // fails once its process is gone, so while it reads, the check is that one
 // pread (stat is read only when the descriptor is new).
+// With `watch` (pid_watch.h; preferred over `kept`), a sentry once verified
+// is alive as long as its pidfd says so: no read at all.
 StatusOr<uint64_t> CheckSentry(const std::string& proc_root, int64_t pid,
-                               std::string_view sandbox_id, KeptFiles* kept = nullptr);
+                               std::string_view sandbox_id, KeptFiles* kept = nullptr,
+                               PidWatch* watch = nullptr);
 
-// True when `<proc_root>/<pid>` exists and is a runsc gofer.
-bool IsGoferAlive(const std::string& proc_root, int64_t pid, KeptFiles* kept = nullptr);
+// True when `<proc_root>/<pid>` exists and is a runsc gofer (`kept` and
+// `watch` as above).
+bool IsGoferAlive(const std::string& proc_root, int64_t pid, KeptFiles* kept = nullptr,
+                  PidWatch* watch = nullptr);
 
 }  // namespace gvisor_exporter

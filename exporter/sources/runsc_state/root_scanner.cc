@@ -49,10 +49,11 @@ struct RootScanner::ScanState {
 RootScanner::RootScanner(RootScannerOptions options, ErrorReporter* reporter)
     : options_(std::move(options)),
       reporter_(reporter),
-      // A stat and a cmdline per sentry, a cmdline per gofer.
+      // A cmdline per sentry and gofer, where pidfds cannot watch them.
       kept_(options_.keep_proc_files
                 ? std::make_unique<KeptFiles>(KeptFiles::Budget(1.0 / 8, 16384))
-                : nullptr) {}
+                : nullptr),
+      watch_(options_.keep_proc_files ? PidWatch::Open(options_.proc_root) : nullptr) {}
 
 namespace {
 
@@ -108,6 +109,7 @@ void RootScanner::Report(const Status& status, std::string_view subject) {
 
 ScanResult RootScanner::Scan() {
   ScanState state(options_.max_wait_per_scan);
+  if (watch_) watch_->BeginRound();
   std::vector<Root> roots = FindRoots(&state);
   for (const Root& root : roots) {
     state.result.roots_found.push_back(root.path);
@@ -117,6 +119,7 @@ ScanResult RootScanner::Scan() {
   // files of sentries and gofers not checked in this scan are closed.
   std::erase_if(known_, [&](const auto& kv) { return state.files_seen.count(kv.first) == 0; });
   if (kept_) kept_->EndRound();
+  if (watch_) watch_->EndRound();
   return std::move(state.result);
 }
 
@@ -253,7 +256,7 @@ void RootScanner::ScanRoot(const Root& root, ScanState* state) {
   for (auto& [sandbox_id, parsed_files] : by_sandbox) {
     if (state->sandbox_limit_hit) return;
     StatusOr<SandboxInfo> info = BuildSandbox(root.path, sandbox_id, std::move(parsed_files),
-                                              options_.proc_root, kept_.get());
+                                              options_.proc_root, kept_.get(), watch_.get());
     if (!info.ok()) {
       Report(info.status(), sandbox_id);
       continue;

@@ -44,6 +44,7 @@
 
 #include "exporter/common/error_reporter.h"
 #include "exporter/common/kept_files.h"
+#include "exporter/common/pid_watch.h"
 #include "exporter/model/sandbox.h"
 #include "exporter/sources/runsc_state/state_file.h"
 
@@ -70,8 +71,9 @@ struct RootScannerOptions {
   // when it was last parsed (and were already a second old then) is not read
   // again: one fstatat instead of lock + open + read.
   bool reuse_unchanged_state_files = true;
-  // The sentry's stat/cmdline and the gofers' cmdline through descriptors
-  // kept open between scans (kept_files.h).
+  // Sentries and gofers once verified are watched through pidfds, all in one
+  // poll() per scan (pid_watch.h); where pidfds are unusable, their cmdline
+  // is re-read through descriptors kept open between scans (kept_files.h).
   bool keep_proc_files = true;
 };
 
@@ -111,6 +113,7 @@ class RootScanner {
   RootScannerOptions options_;
   ErrorReporter* reporter_;
   std::unique_ptr<KeptFiles> kept_;         // null without keep_proc_files
+  std::unique_ptr<PidWatch> watch_;         // null without keep_proc_files or pidfds
   std::map<std::string, KnownFile> known_;  // by "<root>/<state file name>"
 };
 

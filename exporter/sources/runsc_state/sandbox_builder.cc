@@ -48,13 +48,13 @@ void FillPod(const std::vector<ParsedStateFile>& files, SandboxInfo* info) {
 }
 
 ContainerInfo MakeContainer(const std::string& sandbox_id, const ParsedStateFile& f,
-                            const std::string& proc_root, KeptFiles* kept) {
+                            const std::string& proc_root, KeptFiles* kept, PidWatch* watch) {
   ContainerInfo c;
   c.id = f.container_id;
   c.is_pause = f.container_id == sandbox_id;
   c.name = c.is_pause ? "" : f.annotations.container_name;
   c.status = f.status;
-  c.gofer_pid = IsGoferAlive(proc_root, f.gofer_pid, kept) ? f.gofer_pid : 0;
+  c.gofer_pid = IsGoferAlive(proc_root, f.gofer_pid, kept, watch) ? f.gofer_pid : 0;
   c.image = f.annotations.image_name;
   c.created_at = f.created_at;
   return c;
@@ -64,12 +64,12 @@ ContainerInfo MakeContainer(const std::string& sandbox_id, const ParsedStateFile
 
 StatusOr<SandboxInfo> BuildSandbox(const std::string& root, const std::string& sandbox_id,
                                    std::vector<ParsedStateFile> files, const std::string& proc_root,
-                                   KeptFiles* kept) {
+                                   KeptFiles* kept, PidWatch* watch) {
   if (files.empty()) return InternalError("sandbox " + sandbox_id + " has no state files");
   SortContainers(sandbox_id, &files);
   const ParsedStateFile& primary = files.front();
 
-  StatusOr<uint64_t> start_time = CheckSentry(proc_root, primary.sandbox_pid, sandbox_id, kept);
+  StatusOr<uint64_t> start_time = CheckSentry(proc_root, primary.sandbox_pid, sandbox_id, kept, watch);
   if (!start_time.ok()) return start_time.status();
 
   SandboxInfo info;
@@ -83,7 +83,7 @@ StatusOr<SandboxInfo> BuildSandbox(const std::string& root, const std::string& s
   info.metric_metadata = primary.metric_metadata;
   info.containers.reserve(files.size());
   for (const ParsedStateFile& f : files) {
-    info.containers.push_back(MakeContainer(sandbox_id, f, proc_root, kept));
+    info.containers.push_back(MakeContainer(sandbox_id, f, proc_root, kept, watch));
   }
   return info;
 }

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "exporter/common/kept_files.h"
+#include "exporter/common/pid_watch.h"
 #include "exporter/common/status.h"
 #include "exporter/model/sandbox.h"
 #include "exporter/sources/runsc_state/state_file.h"
@@ -20,11 +21,11 @@ namespace gvisor_exporter {
 // then by id) whose CRI annotations have them, else the newer top-level
 // podName/namespace fields.
 //
-// The sentry must be alive (CheckSentry, through `kept` when given), else the error (kNotFound for
+// The sentry must be alive (CheckSentry, through `watch` or `kept` when given), else the error (kNotFound for
 // a stale file) is returned. Gofers that are gone get gofer_pid 0; the container is still listed
 // with the status its file records.
 StatusOr<SandboxInfo> BuildSandbox(const std::string& root, const std::string& sandbox_id,
                                    std::vector<ParsedStateFile> files, const std::string& proc_root,
-                                   KeptFiles* kept = nullptr);
+                                   KeptFiles* kept = nullptr, PidWatch* watch = nullptr);
 
 }  // namespace gvisor_exporter
