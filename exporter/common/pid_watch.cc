@@ -25,14 +25,14 @@ UniqueFd PidWatch::OpenPidfd(int64_t pid) {
   return UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, static_cast<pid_t>(pid), 0)));
 }
 
-std::unique_ptr<PidWatch> PidWatch::Open(const std::string& proc_root) {
+std::unique_ptr<PidWatch> PidWatch::Open(const std::string& proc_root, size_t max_watched) {
   if (!SameProcNumbering(proc_root)) return nullptr;
   UniqueFd self = OpenPidfd(::getpid());
   if (!self.valid()) return nullptr;
   // Running: not readable.
   pollfd p{self.get(), POLLIN, 0};
   if (::poll(&p, 1, 0) != 0) return nullptr;
-  return std::make_unique<PidWatch>();
+  return std::make_unique<PidWatch>(max_watched);
 }
 
 void PidWatch::BeginRound() {
@@ -72,6 +72,7 @@ std::optional<uint64_t> PidWatch::Alive(const std::string& key) {
 void PidWatch::Watch(const std::string& key, UniqueFd pidfd, uint64_t tag) {
   if (!pidfd.valid()) return;
   std::lock_guard<std::mutex> lock(mu_);
+  if (watched_.size() >= max_watched_ && watched_.count(key) == 0) return;
   watched_[key] = Entry{std::move(pidfd), tag, true};
 }
 

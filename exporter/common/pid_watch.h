@@ -32,8 +32,12 @@ bool SameProcNumbering(const std::string& proc_root);
 class PidWatch {
  public:
   // Null when pidfds are unusable here (kernel, seccomp) or proc_root numbers
-  // processes differently from us.
-  static std::unique_ptr<PidWatch> Open(const std::string& proc_root);
+  // processes differently from us. At most `max_watched` pidfds stay open
+  // (each is a descriptor); beyond, Watch declines and callers check the slow
+  // way.
+  static std::unique_ptr<PidWatch> Open(const std::string& proc_root, size_t max_watched);
+
+  explicit PidWatch(size_t max_watched) : max_watched_(max_watched) {}
 
   // A pidfd for `pid`, to be verified and then passed to Watch; invalid when
   // there is no such process.
@@ -48,7 +52,8 @@ class PidWatch {
   // BeginRound; marks it used this round.
   std::optional<uint64_t> Alive(const std::string& key);
 
-  // Watches `key` through `pidfd`, opened before the caller's verification.
+  // Watches `key` through `pidfd`, opened before the caller's verification
+  // (closed instead when max_watched are open).
   void Watch(const std::string& key, UniqueFd pidfd, uint64_t tag);
 
   // Ends a round: closes the pidfds that Alive or Watch did not touch.
@@ -62,6 +67,7 @@ class PidWatch {
     uint64_t tag = 0;
     bool used = false;
   };
+  const size_t max_watched_;
   mutable std::mutex mu_;
   std::unordered_map<std::string, Entry> watched_;
 };

@@ -30,11 +30,11 @@ TEST(PidWatchTest, SameProcNumberingOnlyForOurProc) {
   EXPECT_TRUE(SameProcNumbering("/proc"));
   testing::TempDir tmp;
   EXPECT_FALSE(SameProcNumbering(tmp.path()));
-  EXPECT_EQ(PidWatch::Open(tmp.path()), nullptr);
+  EXPECT_EQ(PidWatch::Open(tmp.path(), 10), nullptr);
 }
 
 TEST(PidWatchTest, AliveUntilTheProcessExitsEvenUnreaped) {
-  std::unique_ptr<PidWatch> watch = PidWatch::Open("/proc");
+  std::unique_ptr<PidWatch> watch = PidWatch::Open("/proc", 10);
   ASSERT_NE(watch, nullptr) << "pidfd_open unusable on this kernel";
   Child a, b;
   ASSERT_GT(a.pid, 0);
@@ -70,10 +70,20 @@ TEST(PidWatchTest, NoPidfdForNoProcess) {
   EXPECT_FALSE(PidWatch::OpenPidfd(0).valid());
   EXPECT_FALSE(PidWatch::OpenPidfd(-5).valid());
   EXPECT_FALSE(PidWatch::OpenPidfd(int64_t{1} << 40).valid());
-  std::unique_ptr<PidWatch> watch = PidWatch::Open("/proc");
+  std::unique_ptr<PidWatch> watch = PidWatch::Open("/proc", 10);
   ASSERT_NE(watch, nullptr);
   watch->Watch("none", UniqueFd(), 1);  // an invalid fd is not watched
   EXPECT_EQ(watch->size(), 0u);
+}
+
+TEST(PidWatchTest, AtMostMaxWatched) {
+  std::unique_ptr<PidWatch> watch = PidWatch::Open("/proc", 2);
+  ASSERT_NE(watch, nullptr);
+  for (const char* key : {"a", "b", "c"}) watch->Watch(key, PidWatch::OpenPidfd(getpid()), 1);
+  EXPECT_EQ(watch->size(), 2u);
+  EXPECT_FALSE(watch->Alive("c"));
+  watch->Watch("a", PidWatch::OpenPidfd(getpid()), 7);  // a key already watched is replaced
+  EXPECT_EQ(watch->Alive("a"), 7u);
 }
 
 }  // namespace

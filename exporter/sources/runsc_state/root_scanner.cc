@@ -53,7 +53,10 @@ RootScanner::RootScanner(RootScannerOptions options, ErrorReporter* reporter)
       kept_(options_.keep_proc_files
                 ? std::make_unique<KeptFiles>(KeptFiles::Budget(1.0 / 8, 16384))
                 : nullptr),
-      watch_(options_.keep_proc_files ? PidWatch::Open(options_.proc_root) : nullptr) {}
+      // A pidfd per sentry and gofer: the same share of the fd limit.
+      watch_(options_.keep_proc_files
+                 ? PidWatch::Open(options_.proc_root, KeptFiles::Budget(1.0 / 8, 16384))
+                 : nullptr) {}
 
 namespace {
 
