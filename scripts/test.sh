@@ -11,8 +11,11 @@ JOBS=${JOBS:-2}
 FUZZ_SECONDS=${FUZZ_SECONDS:-20}
 scripts/install-deps.sh
 
-echo "== build (RelWithDebInfo)"
-cmake -S . -B build -DGVE_BENCH=ON >/dev/null
+echo "== style: clang-format (check only; .clang-format)"
+git ls-files -z '*.cc' '*.h' | xargs -0 clang-format --dry-run --Werror
+
+echo "== build (RelWithDebInfo, warnings are errors)"
+cmake -S . -B build -DGVE_BENCH=ON -DGVE_WERROR=ON >/dev/null
 cmake --build build -j"$JOBS"
 
 LOGS=$(mktemp -d); trap 'rm -rf "$LOGS"' EXIT

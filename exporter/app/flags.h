@@ -35,7 +35,7 @@ struct Flags {
   std::chrono::milliseconds poll_interval{5000};
   int poll_concurrency = 4;
   bool memory_full = true;
-  bool host = true;                              // host processes + cgroup + overhead
+  bool host = true;                               // host processes + cgroup + overhead
   std::chrono::milliseconds pss_max_age{300000};  // see ProcReaderOptions::pss_max_age
   std::string procfs = "/proc";
   std::string cgroupfs = "/sys/fs/cgroup";

@@ -126,8 +126,9 @@ TEST(FlagsTest, SyscallSampling) {
         "--syscalls.sample=0s/10s", "--syscalls.sample=x/10s"}) {
     auto r = ParseFlags({bad});
     EXPECT_FALSE(r.ok()) << bad;
-    if (!r.ok())
+    if (!r.ok()) {
       EXPECT_NE(r.status().message().find("--syscalls.sample"), std::string::npos) << bad;
+    }
   }
 }
 

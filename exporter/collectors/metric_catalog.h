@@ -26,18 +26,17 @@ extern const MetricDef kSandboxInfo, kSandboxPlatformInfo, kSandboxStatsPathInfo
     kSandboxMemoryTotal, kSandboxMemory, kSandboxPids, kSandboxNetworkReceiveBytes,
     kSandboxNetworkReceivePackets, kSandboxNetworkReceiveErrors, kSandboxNetworkReceiveDropped,
     kSandboxNetworkTransmitBytes, kSandboxNetworkTransmitPackets, kSandboxNetworkTransmitErrors,
-    kSandboxNetworkTransmitDropped, kSandboxCpu, kContainerCpu, kHostProcesses,
-    kHostPss, kHostRss, kHostCpu, kHostThreads, kHostContextSwitches, kHostPageFaults,
-    kCgroupMemoryUsage, kCgroupMemoryWorkingSet, kCgroupMemoryStat, kCgroupCpuUsage, kCgroupCpu,
-    kMemoryOverhead, kMemoryOverheadCgroup, kContainerSyscalls, kContainerSyscallErrors,
+    kSandboxNetworkTransmitDropped, kSandboxCpu, kContainerCpu, kHostProcesses, kHostPss, kHostRss,
+    kHostCpu, kHostThreads, kHostContextSwitches, kHostPageFaults, kCgroupMemoryUsage,
+    kCgroupMemoryWorkingSet, kCgroupMemoryStat, kCgroupCpuUsage, kCgroupCpu, kMemoryOverhead,
+    kMemoryOverheadCgroup, kContainerSyscalls, kContainerSyscallErrors,
     kContainerSyscallsUnimplemented, kContainerSyscallsSampled, kContainerSyscallErrorsSampled,
     kContainerSyscallsUnimplementedSampled, kSyscallTracedSeconds, kSyscallEventsDropped,
-    kSyscallSessionState, kTracePackets,
-    kCriUp, kCriInfo, kPodInfo, kPodLabels, kPods, kPolicyUnsandboxedPod, kPolicyUnsandboxedPods,
-    kKubernetesApiUp, kRuntimeClassInfo, kRuntimeClassOverheadMemory, kRuntimeClassOverheadCpu,
-    kSandboxes, kRunscInfo, kKvmDevicePresent, kKvmUsable, kBuildInfo, kCollectorSuccess,
-    kCollectorDuration, kSnapshotAge, kPollDuration, kPolls, kErrors, kSuppressedLogs,
-    kSandboxPollDuration;
+    kSyscallSessionState, kTracePackets, kCriUp, kCriInfo, kPodInfo, kPodLabels, kPods,
+    kPolicyUnsandboxedPod, kPolicyUnsandboxedPods, kKubernetesApiUp, kRuntimeClassInfo,
+    kRuntimeClassOverheadMemory, kRuntimeClassOverheadCpu, kSandboxes, kRunscInfo,
+    kKvmDevicePresent, kKvmUsable, kBuildInfo, kCollectorSuccess, kCollectorDuration, kSnapshotAge,
+    kPollDuration, kPolls, kErrors, kSuppressedLogs, kSandboxPollDuration;
 // The exporter's own process (metric_catalog_process.cc).
 extern const MetricDef kProcessCpu, kProcessResidentMemory, kProcessVirtualMemory,
     kProcessVirtualMemoryMax, kProcessStartTime, kProcessOpenFds, kProcessMaxFds;

@@ -29,7 +29,7 @@ std::string Rfc3339Millis(std::chrono::system_clock::time_point time) {
   int millis = static_cast<int>(ms.count() % 1000);
   std::tm tm{};
   gmtime_r(&seconds, &tm);
-  char buf[40];
+  char buf[96];  // room for any int in every field: no -Wformat-truncation
   std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
   return buf;

@@ -183,8 +183,8 @@ StatusOr<HostProcess> ProcReader::Complete(int64_t pid, ProcessRole role, const 
                                            std::optional<SmapsRollup> cached,
                                            bool defer_switches) const {
   const DirFd dir_fd = VerifiedDir(pid, st.starttime, std::make_shared<UniqueFd>());
-  StatusOr<SmapsRollup> smaps = cached ? StatusOr<SmapsRollup>(*std::move(cached))
-                                       : ReadRollup(dir_fd, pid, st);
+  StatusOr<SmapsRollup> smaps =
+      cached ? StatusOr<SmapsRollup>(*std::move(cached)) : ReadRollup(dir_fd, pid, st);
   if (!smaps.ok()) return smaps.status();
 
   HostProcess p;

@@ -153,8 +153,7 @@ class ProcReader {
   // fresh, or read now (and cached).
   PssCache::Moment PssMoment(const ProcStat& st) const;
   std::optional<SmapsRollup> CachedRollup(int64_t pid, const ProcStat& st) const;
-  StatusOr<SmapsRollup> ReadRollup(const DirFd& proc_dir_fd, int64_t pid,
-                                   const ProcStat& st) const;
+  StatusOr<SmapsRollup> ReadRollup(const DirFd& proc_dir_fd, int64_t pid, const ProcStat& st) const;
 
   // Sentries and gofers read this round (counting) and last round (last).
   struct Sharers {

@@ -18,7 +18,8 @@ bool PssCache::Fresh(const Entry& e, const Moment& now) const {
   }
   if (was.sharers != 0 && now.sharers != 0 && was.sharers != now.sharers) {
     const double shared = static_cast<double>(e.rollup.pss_file.value_or(0));
-    const double moved = std::fabs(static_cast<double>(now.sharers) - static_cast<double>(was.sharers));
+    const double moved =
+        std::fabs(static_cast<double>(now.sharers) - static_cast<double>(was.sharers));
     if (shared * moved / static_cast<double>(now.sharers) >
         rss_tolerance_ * static_cast<double>(e.rollup.pss)) {
       return false;

@@ -18,7 +18,8 @@ SmapsRollup Rollup(uint64_t pss, uint64_t pss_file = 0) {
   return r;
 }
 
-Moment At(uint64_t start, uint64_t rss, PssCache::Clock::duration after = {}, uint64_t sharers = 0) {
+Moment At(uint64_t start, uint64_t rss, PssCache::Clock::duration after = {},
+          uint64_t sharers = 0) {
   return Moment{.start_time = start, .stat_rss_bytes = rss, .sharers = sharers, .at = kT0 + after};
 }
 

@@ -127,8 +127,7 @@ ProcessStats SelfProcessReader::Read() const {
     }
   }
   const int64_t counted = counted_fds_.load(std::memory_order_relaxed);
-  out.open_fds = counted >= 0 ? std::optional<double>(static_cast<double>(counted))
-                              : OpenFdsNow();
+  out.open_fds = counted >= 0 ? std::optional<double>(static_cast<double>(counted)) : OpenFdsNow();
   if (StatusOr<std::string> text = ReadFileBounded(dir_ + "/limits", kMaxLimitsBytes); text.ok()) {
     out.max_fds = SoftLimit(*text, "Max open files");
     out.virtual_memory_max_bytes = SoftLimit(*text, "Max address space");

@@ -1,7 +1,7 @@
 #include "exporter/sources/host/self_process.h"
 
-#include <gtest/gtest.h>
 #include <dirent.h>
+#include <gtest/gtest.h>
 #include <sys/resource.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -140,7 +140,7 @@ TEST(SelfProcessReaderTest, OwnProcessAgreesWithGetrlimitGetrusageAndOpenedFds) 
   // Burn some CPU, then compare with getrusage (which has µs resolution;
   // /proc has clock ticks, so allow two ticks).
   volatile double x = 0;
-  for (int i = 0; i < 20000000; ++i) x += std::sqrt(static_cast<double>(i));
+  for (int i = 0; i < 20000000; ++i) x = x + std::sqrt(static_cast<double>(i));
   rusage ru{};
   ASSERT_EQ(getrusage(RUSAGE_SELF, &ru), 0);
   const ProcessStats now = self.Read();

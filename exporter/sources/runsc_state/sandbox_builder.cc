@@ -69,7 +69,8 @@ StatusOr<SandboxInfo> BuildSandbox(const std::string& root, const std::string& s
   SortContainers(sandbox_id, &files);
   const ParsedStateFile& primary = files.front();
 
-  StatusOr<uint64_t> start_time = CheckSentry(proc_root, primary.sandbox_pid, sandbox_id, kept, watch);
+  StatusOr<uint64_t> start_time =
+      CheckSentry(proc_root, primary.sandbox_pid, sandbox_id, kept, watch);
   if (!start_time.ok()) return start_time.status();
 
   SandboxInfo info;

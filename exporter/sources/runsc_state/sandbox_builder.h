@@ -21,9 +21,9 @@ namespace gvisor_exporter {
 // then by id) whose CRI annotations have them, else the newer top-level
 // podName/namespace fields.
 //
-// The sentry must be alive (CheckSentry, through `watch` or `kept` when given), else the error (kNotFound for
-// a stale file) is returned. Gofers that are gone get gofer_pid 0; the container is still listed
-// with the status its file records.
+// The sentry must be alive (CheckSentry, through `watch` or `kept` when given), else the error
+// (kNotFound for a stale file) is returned. Gofers that are gone get gofer_pid 0; the container is
+// still listed with the status its file records.
 StatusOr<SandboxInfo> BuildSandbox(const std::string& root, const std::string& sandbox_id,
                                    std::vector<ParsedStateFile> files, const std::string& proc_root,
                                    KeptFiles* kept = nullptr, PidWatch* watch = nullptr);
