@@ -5,7 +5,9 @@ import tempfile
 
 import pytest
 
+import containerd_env
 import gvisor_env
+from containerd_env import PrivateContainerd, stop_and_list_leftovers
 from gvisor_env import Exporter, Runsc
 
 
@@ -78,3 +80,40 @@ def start_exporter(exporter_bin, workdir):
     yield start
     for e in started:
         e.stop()
+
+
+@pytest.fixture(scope="module")
+def cri_tool(exporter_bin):
+    """gve-cri-tool, the CRI client the tests drive containerd with (built beside the exporter)."""
+    path = os.path.join(os.path.dirname(exporter_bin), "gve-cri-tool")
+    if not os.access(path, os.X_OK):
+        pytest.fail(f"{path} is missing: it is built with the exporter (target gve-cri-tool)")
+    return path
+
+
+@pytest.fixture(scope="module")
+def containerd(cri_tool, request):
+    """A private containerd (containerd_env.PrivateContainerd) with the runc and runsc
+    handlers, for the module. A module may define `edit_containerd_config(text) -> text`
+    to change its config.toml before the start (`.config` is its path, `.original_config`
+    the text before). On teardown its pods are removed through CRI, containerd is stopped
+    by its PID, and nothing of it may be left (processes, mounts, shim sockets, pod
+    cgroups, its dir). Fails, never skips, when containerd is not installed: CI has it."""
+    missing = containerd_env.installed()
+    if missing is not None:
+        pytest.fail(missing)
+    c = PrivateContainerd(cri_tool)
+    c.config = os.path.join(c.dir, "config.toml")
+    with open(c.config) as f:
+        c.original_config = f.read()
+    edit = getattr(request.module, "edit_containerd_config", None)
+    if edit is not None:
+        with open(c.config, "w") as f:
+            f.write(edit(c.original_config))
+    leftovers = {}
+    try:
+        c.start()
+        yield c
+    finally:
+        leftovers = stop_and_list_leftovers(c)
+    assert not any(leftovers.values()), f"cleanup left: {leftovers}"

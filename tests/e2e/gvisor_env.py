@@ -231,6 +231,16 @@ class Runsc:
                     pass
 
 
+def wait_until(predicate, timeout=20, interval=0.05):
+    """True as soon as predicate() holds, False once `timeout` seconds passed."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return False
+
+
 def stop_process(proc, timeout):
     """SIGTERM to a process we started (by its own PID), SIGKILL if it lingers."""
     if proc.poll() is None:
@@ -338,6 +348,17 @@ class Exporter:
         status, body = self.get("/metrics")
         assert status == 200
         return Scrape(body)
+
+    def wait_for(self, predicate, what, timeout=20):
+        """Scrapes until predicate(scrape) holds and returns that scrape; fails
+        with `what` and the exporter's log after `timeout` seconds."""
+        deadline = time.time() + timeout
+        while True:
+            s = self.scrape()
+            if predicate(s):
+                return s
+            assert time.time() < deadline, f"{what}: not within {timeout}s: " + self.logs()
+            time.sleep(0.1)
 
     def polls(self):
         return self.scrape().value("gvisor_exporter_polls_total")

@@ -10,6 +10,8 @@ of a deleted sandbox may remain. Ground truth: /proc/<exporter pid>.
 import os
 import time
 
+from gvisor_env import wait_until
+
 N = os.getpid()
 CYCLES = int(os.environ.get("CHURN_CYCLES", "100"))
 
@@ -22,15 +24,6 @@ def proc_state(pid):
     return fds, threads, rss
 
 
-def wait_for(pred, timeout=20):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def test_churn_of_sandboxes_leaks_no_fds_threads_memory_or_series(runsc, start_exporter, workdir):
     e = start_exporter(f"--runsc.root={runsc.root}", "--runsc.root-parent=",
                        "--poll.interval=200ms", "--syscalls.namespaces=churn",
@@ -40,11 +33,11 @@ def test_churn_of_sandboxes_leaks_no_fds_threads_memory_or_series(runsc, start_e
     def cycle(i):
         sid = f"gvch{N}x{i}"
         runsc.run_sandbox(sid, pod=f"churn-{i}", namespace="churn", uid=f"uc{i}")
-        assert wait_for(lambda: any(
+        assert wait_until(lambda: any(
             v == 1 for _, v in e.scrape().select("gvisor_sandbox_syscall_session_state",
                                                  sandbox_id=sid, state="active"))), e.logs()
         runsc.delete(sid)
-        assert wait_for(lambda: not e.scrape().select("gvisor_sandbox_info", sandbox_id=sid))
+        assert wait_until(lambda: not e.scrape().select("gvisor_sandbox_info", sandbox_id=sid))
         runsc.containers = [c for c in runsc.containers if c[0] != sid]
 
     for i in range(3):  # warm-up: allocator pools, civetweb threads, first sessions

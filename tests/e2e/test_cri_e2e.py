@@ -11,32 +11,12 @@ import time
 
 import pytest
 
-from containerd_env import BUSYBOX_IMAGE, PrivateContainerd, installed, stop_and_list_leftovers
+from containerd_env import BUSYBOX_IMAGE, installed
 
 _MISSING = installed()
 pytestmark = pytest.mark.skipif(_MISSING is not None, reason=_MISSING or "")
 
 NS = "sandbox"  # Kubernetes namespace of every test pod
-
-
-@pytest.fixture(scope="module")
-def cri_tool(exporter_bin):
-    path = os.path.join(os.path.dirname(exporter_bin), "gve-cri-tool")
-    if not os.access(path, os.X_OK):
-        pytest.fail(f"{path} is missing: it is built with the exporter (target gve-cri-tool)")
-    return path
-
-
-@pytest.fixture(scope="module")
-def containerd(cri_tool):
-    c = PrivateContainerd(cri_tool)
-    leftovers = {}
-    try:
-        c.start()
-        yield c
-    finally:
-        leftovers = stop_and_list_leftovers(c)
-    assert not any(leftovers.values()), f"cleanup left: {leftovers}"
 
 
 @pytest.fixture(scope="module")
@@ -65,16 +45,6 @@ def exporter(containerd, pods, start_exporter):
 
 # Families from the CRI mapping: the only ones a runc pod may appear in.
 CRI_FAMILIES = ("gvisor_pod_info", "gvisor_pod_labels", "gvisor_policy_unsandboxed_pod")
-
-
-def wait_for(exporter, predicate, what, timeout=20):
-    """Scrapes after each poll until predicate(scrape) holds."""
-    deadline = time.time() + timeout
-    while True:
-        s = exporter.wait_polls(n=1)
-        if predicate(s):
-            return s
-        assert time.time() < deadline, f"{what}: not within {timeout}s: " + exporter.logs()
 
 
 def gvisor_pods(pods):
@@ -153,7 +123,7 @@ def test_exporter_matches_cri(containerd, pods, exporter):
 
 
 def test_exporter_maps_every_pod_through_cri(containerd, pods, exporter):
-    s = wait_for(exporter, lambda s: len(s.select("gvisor_pod_info")) == len(pods),
+    s = exporter.wait_for(lambda s: len(s.select("gvisor_pod_info")) == len(pods),
                  "every pod mapped")
     assert s.value("gvisor_cri_up") == 1
     assert s.value("gvisor_exporter_collector_success", collector="cri") == 1
@@ -241,10 +211,10 @@ def test_pods_survive_a_containerd_restart(containerd, pods, exporter):
 
 
 def test_cri_down_keeps_sandbox_series_and_recovers(containerd, pods, exporter):
-    wait_for(exporter, lambda s: len(s.select("gvisor_pod_info")) == len(pods), "pods mapped")
+    exporter.wait_for(lambda s: len(s.select("gvisor_pod_info")) == len(pods), "pods mapped")
     containerd.kill_daemon()  # a crash: shims and sandboxes keep running
     try:
-        s = wait_for(exporter, lambda s: s.value("gvisor_cri_up") == 0, "CRI reported down")
+        s = exporter.wait_for(lambda s: s.value("gvisor_cri_up") == 0, "CRI reported down")
         # Pods and policy are not served from memory...
         for name in CRI_FAMILIES + ("gvisor_pods", "gvisor_cri_info",
                                     "gvisor_policy_unsandboxed_pods"):
@@ -263,7 +233,7 @@ def test_cri_down_keeps_sandbox_series_and_recovers(containerd, pods, exporter):
             assert s.value("gvisor_sandbox_memory_total_bytes", sandbox_id=p["id"]) > 0
     finally:
         containerd.start_daemon()
-    s = wait_for(exporter, lambda s: s.select("gvisor_cri_up") == [({}, 1)] and
+    s = exporter.wait_for(lambda s: s.select("gvisor_cri_up") == [({}, 1)] and
                  len(s.select("gvisor_pod_info")) == len(pods), "CRI mapping back")
     assert {l["runtime_class"] for l, _ in s.select("gvisor_sandbox_info")} == {"gvisor"}
     assert s.value("gvisor_policy_unsandboxed_pods", namespace=NS) == 1
@@ -292,16 +262,16 @@ def test_removed_pod_disappears_within_a_few_polls(containerd, pods, exporter):
 
 def test_stopped_and_removed_runc_pod_leaves_the_policy_view(containerd, pods, exporter):
     rc = pods["rc-a"]
-    s = wait_for(exporter, lambda s: s.select("gvisor_policy_unsandboxed_pod", pod="rc-a"),
+    s = exporter.wait_for(lambda s: s.select("gvisor_policy_unsandboxed_pod", pod="rc-a"),
                  "violation reported")
     assert s.value("gvisor_policy_unsandboxed_pods", namespace=NS) == 1
     containerd.stop_pod(rc["id"])  # NOTREADY: nothing runs unsandboxed any more
-    s = wait_for(exporter, lambda s: s.select("gvisor_pod_info", pod="rc-a", state="notready"),
+    s = exporter.wait_for(lambda s: s.select("gvisor_pod_info", pod="rc-a", state="notready"),
                  "stopped pod seen as notready")
     assert not s.select("gvisor_policy_unsandboxed_pod")
     assert s.value("gvisor_policy_unsandboxed_pods", namespace=NS) == 0
     containerd.remove_pod(rc["id"])
-    s = wait_for(exporter, lambda s: not s.select("gvisor_pod_info", pod="rc-a"),
+    s = exporter.wait_for(lambda s: not s.select("gvisor_pod_info", pod="rc-a"),
                  "removed pod gone")
     assert not [1 for _, l, _ in s.samples if l.get("pod") == "rc-a"]
     assert s.value("gvisor_policy_unsandboxed_pods", namespace=NS) == 0

@@ -49,7 +49,6 @@ import pytest
 import yaml
 
 import operator_scrape
-from containerd_env import PrivateContainerd, installed, stop_and_list_leftovers
 from gvisor_env import SAMPLING_ONLY_RECORDS, Exporter, Prometheus
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -113,32 +112,6 @@ def substitute(expr, values):
 
 
 # ----------------------------------------------------------------------------- fixtures
-@pytest.fixture(scope="module")
-def cri_tool(exporter_bin):
-    missing = installed()
-    if missing is not None:  # never skipped silently: the RuntimeClass panels need a real CRI runtime
-        pytest.fail(missing)
-    path = os.path.join(os.path.dirname(exporter_bin), "gve-cri-tool")
-    if not os.access(path, os.X_OK):
-        pytest.fail(f"{path} is missing: it is built with the exporter (target gve-cri-tool)")
-    return path
-
-
-@pytest.fixture(scope="module")
-def containerd(cri_tool):
-    """A private containerd with the runc and runsc handlers; on teardown its pods
-    are removed through CRI, containerd is stopped by its PID, and nothing of it
-    may be left (processes, mounts, shim sockets, pod cgroups, its dir)."""
-    c = PrivateContainerd(cri_tool)
-    leftovers = {}
-    try:
-        c.start()
-        yield c
-    finally:
-        leftovers = stop_and_list_leftovers(c)
-    assert not any(leftovers.values()), f"cleanup left: {leftovers}"
-
-
 @pytest.fixture(scope="module")
 def pods(containerd):
     """Two gVisor pods run by containerd with RuntimeClass handler `runsc`, each

@@ -6,8 +6,8 @@ gVisor pods: every check OK, exit 0, the JSON checked field by field against
 `runsc --version`, `runsc list` and CRI; (b) a config without a gVisor handler:
 FAIL, exit 1; (c) runsc.toml with debug on: a WARN line (and unquoted `debug =
 true`, which the shim cannot load: FAIL); (d) a missing runsc: FAIL; (e) an
-unreadable root: FAIL. Everything the tests start is stopped by PID
-(PrivateContainerd.stop), temp dirs are removed.
+unreadable root: FAIL. Everything the tests start is stopped by PID (conftest's
+containerd fixture checks nothing is left), temp dirs are removed.
 """
 import json
 import os
@@ -18,10 +18,7 @@ import tempfile
 
 import pytest
 
-from containerd_env import PrivateContainerd, _owned_pids, installed
 from gvisor_env import RUNSC, default_platform
-
-_MISSING = installed()
 
 RUNSC_RUNTIME = '[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runsc]\n'
 
@@ -55,41 +52,22 @@ def tmp():
     shutil.rmtree(d, ignore_errors=True)
 
 
-@pytest.fixture(scope="module")
-def cri_tool(exporter_bin):
-    path = os.path.join(os.path.dirname(exporter_bin), "gve-cri-tool")
-    if not os.access(path, os.X_OK):
-        pytest.fail(f"{path} is missing: it is built with the exporter (target gve-cri-tool)")
-    return path
+def edit_containerd_config(text):
+    """The runsc handler passes gvisor-exporter.io/* annotations (what
+    deploy/containerd/config.toml does); conftest's containerd applies this."""
+    assert RUNSC_RUNTIME in text
+    return text.replace(RUNSC_RUNTIME,
+                        RUNSC_RUNTIME + '      pod_annotations = ["gvisor-exporter.io/*"]\n')
 
 
 @pytest.fixture(scope="module")
-def containerd(cri_tool):
-    """The CRI tests' private containerd, its runsc handler passing
-    gvisor-exporter.io/* annotations (what deploy/containerd/config.toml
-    does), with two gVisor pods (one with an app container)."""
-    if _MISSING:
-        pytest.skip(_MISSING)
-    c = PrivateContainerd(cri_tool)
-    config = os.path.join(c.dir, "config.toml")
-    with open(config) as f:
-        c.original_config = f.read()
-    assert RUNSC_RUNTIME in c.original_config
-    with open(config, "w") as f:
-        f.write(c.original_config.replace(
-            RUNSC_RUNTIME, RUNSC_RUNTIME + '      pod_annotations = ["gvisor-exporter.io/*"]\n'))
-    c.config = config
-    try:
-        c.start()
-        c.test_pods = {}
-        for name, containers in (("doc-a", ["app"]), ("doc-b", [])):
-            pod_id = c.run_pod(c.pod_config(name, "doctor"), "runsc")
-            c.test_pods[pod_id] = [c.run_container(pod_id, n) for n in containers]
-        yield c
-    finally:
-        errors = c.stop()
-        assert not _owned_pids(c.dir, c.sock), "containerd processes left"
-        assert not errors, errors
+def containerd(containerd):
+    """conftest's private containerd with two gVisor pods (one with an app container)."""
+    containerd.test_pods = {}
+    for name, containers in (("doc-a", ["app"]), ("doc-b", [])):
+        pod_id = containerd.run_pod(containerd.pod_config(name, "doctor"), "runsc")
+        containerd.test_pods[pod_id] = [containerd.run_container(pod_id, n) for n in containers]
+    return containerd
 
 
 def test_real_containerd_all_ok(exporter_bin, containerd, runsc_release):

@@ -77,16 +77,6 @@ def sandbox(runsc):
     return runsc
 
 
-def wait_for(exporter, predicate, what, timeout=15):
-    deadline = time.time() + timeout
-    while True:
-        s = exporter.scrape()
-        if predicate(s):
-            return s
-        assert time.time() < deadline, f"timed out waiting for {what}: " + exporter.logs()
-        time.sleep(0.1)
-
-
 def kube_errors(s, reason=None):
     labels = {"source": "kubernetes"}
     if reason:
@@ -109,7 +99,7 @@ def test_runtimeclasses_from_the_api_survive_every_failure(sandbox, api_server, 
                        f"--kubernetes.ca-file={api_server.ca_file}",
                        f"--kubernetes.token-file={api_server.token_file}",
                        "--kubernetes.refresh=1s", "--kubernetes.timeout=1s")
-    s = wait_for(e, lambda s: s.select("gvisor_kubernetes_api_up") and
+    s = e.wait_for(lambda s: s.select("gvisor_kubernetes_api_up") and
                  s.value("gvisor_kubernetes_api_up") == 1, "the API up")
     assert_classes(s)
     assert s.value("gvisor_exporter_collector_success", collector="kubernetes") == 1
@@ -129,8 +119,8 @@ def test_runtimeclasses_from_the_api_survive_every_failure(sandbox, api_server, 
                          ("hang", "timeout"), ("garbage", "parse"), ("wrong-ca", "permission")]:
         before = kube_errors(e.scrape(), reason)
         api_server.set_mode(mode)
-        s = wait_for(e, lambda s: kube_errors(s, reason) > before, f"{mode}: a {reason} error")
-        s = wait_for(e, lambda s: s.value("gvisor_kubernetes_api_up") == 0, f"{mode}: API down")
+        s = e.wait_for(lambda s: kube_errors(s, reason) > before, f"{mode}: a {reason} error")
+        s = e.wait_for(lambda s: s.value("gvisor_kubernetes_api_up") == 0, f"{mode}: API down")
         # The exporter is unharmed: it answers, its sandbox series flow, the
         # last good classes stay, and the source says it failed.
         assert e.get("/healthz")[0] == 200, mode
@@ -144,7 +134,7 @@ def test_runtimeclasses_from_the_api_survive_every_failure(sandbox, api_server, 
 
     # Good again: recovered without a restart, within the backoff (<= refresh).
     api_server.set_mode("ok")
-    s = wait_for(e, lambda s: s.value("gvisor_kubernetes_api_up") == 1, "recovery")
+    s = e.wait_for(lambda s: s.value("gvisor_kubernetes_api_up") == 1, "recovery")
     assert_classes(s)
     assert s.value("gvisor_exporter_collector_success", collector="kubernetes") == 1
     assert e.proc.poll() is None
