@@ -5,10 +5,13 @@ Starts N real gVisor sandboxes, then in one run:
   * exporter: runs the built binary twice: with `--no-collector.host` (the
     same data the exec path yields: in-sandbox memory, pids, CPU) and as
     deployed (plus the host cost: /proc of every sandbox process and its
-    cgroup). Each run polls every 200 ms for a fixed number of polls; its own
-    CPU (utime+stime from /proc/<pid>/stat, all threads) / polls / sandboxes
-    is the figure. Both include discovery (state files) and the control
-    socket (Event + Usage.Collect Full).
+    cgroup). Each run polls every --poll-interval (default 5 s, the
+    exporter's default) for a fixed number of polls; its own CPU
+    (utime+stime from /proc/<pid>/stat, all threads) / polls / sandboxes is
+    the figure. The interval matters: PSS is re-read by age
+    (--collector.host.pss-max-age), so a fast interval spreads that walk over
+    more polls and understates the cost per poll. Both runs include discovery
+    (state files) and the control socket (Event + Usage.Collect Full).
   * exec path: what the shim/kubelet do, `runsc events -stats <id>` +
     `runsc usage <id>` per sandbox per poll, CPU from RUSAGE_CHILDREN.
   * the deployed exporter's footprint after its polls: RSS (VmRSS), peak RSS
@@ -61,16 +64,16 @@ def proc_status(pid):
     return out
 
 
-def bench_exporter(binary, runsc, workdir, polls, extra=()):
+def bench_exporter(binary, runsc, workdir, polls, interval, extra=()):
     """(CPU seconds per poll, /proc/<pid>/status footprint after the polls)."""
     e = Exporter(binary, workdir, [f"--runsc.root={runsc.root}", "--runsc.root-parent=",
-                                   "--poll.interval=200ms", "--log.level=error", *extra])
+                                   f"--poll.interval={interval}s", "--log.level=error", *extra])
     try:
-        e.wait_polls(2)
+        e.wait_polls(2, timeout=max(30, 4 * interval + 60))
         p0, c0 = e.polls(), proc_cpu_seconds(e.proc.pid)
         # Scrapes cost CPU too; keep them rare: one per ~polls/4.
         while e.polls() < p0 + polls:
-            time.sleep(0.2 * max(1, polls // 4))
+            time.sleep(interval * max(1, polls // 4))
         p1, c1 = e.polls(), proc_cpu_seconds(e.proc.pid)
         e.scrape()  # the footprint includes a served scrape
         return (c1 - c0) / (p1 - p0), proc_status(e.proc.pid)
@@ -155,6 +158,8 @@ def main():
     ap.add_argument("--exporter", required=True)
     ap.add_argument("--sandboxes", default="1,10")
     ap.add_argument("--polls", type=int, default=20)
+    ap.add_argument("--poll-interval", type=float, default=5.0,
+                    help="seconds between the exporter's polls in the CPU runs (its default: 5)")
     ap.add_argument("--exec-polls", type=int, default=3)
     ap.add_argument("--first-series-interval", default="5s")
     ap.add_argument("--first-series-trials", type=int, default=5,
@@ -174,15 +179,17 @@ def main():
             for sid in ids:
                 runsc.run_sandbox(sid, pod=sid, namespace="bench", uid=sid)
             binary = os.path.abspath(a.exporter)
-            same, _ = bench_exporter(binary, runsc, workdir, a.polls, ["--no-collector.host"])
-            full, status = bench_exporter(binary, runsc, workdir, a.polls)
+            same, _ = bench_exporter(binary, runsc, workdir, a.polls, a.poll_interval,
+                                     ["--no-collector.host"])
+            full, status = bench_exporter(binary, runsc, workdir, a.polls, a.poll_interval)
             exe, exe_wall = bench_exec(runsc, ids, a.exec_polls)
             calls, seen, scrape_ms = bench_syscalls_and_scrapes(binary, runsc, workdir,
                                                                 a.syscall_polls, a.scrapes)
             if a.before:
                 # An earlier build on the same sandboxes, right after: the before/after pair.
                 before_bin = os.path.abspath(a.before)
-                b_full, b_status = bench_exporter(before_bin, runsc, workdir, a.polls)
+                b_full, b_status = bench_exporter(before_bin, runsc, workdir, a.polls,
+                                                  a.poll_interval)
                 b_calls, b_seen, b_ms = bench_syscalls_and_scrapes(before_bin, runsc, workdir,
                                                                    a.syscall_polls, a.scrapes)
                 befores.append((n, b_full / n, exe / n, b_status, (b_calls, b_seen, b_ms)))
@@ -198,13 +205,16 @@ def main():
     cpu = platform.processor() or platform.machine()
     out = [f"Measured {time.strftime('%Y-%m-%d')} on {os.cpu_count()} cores ({cpu}), kernel "
            f"{platform.release()}, runsc {subprocess.run([RUNSC, '--version'], capture_output=True, text=True).stdout.split()[2]}, "
-           f"ptrace platform; exporter {a.polls} polls, exec path {a.exec_polls} polls.", "",
-           "| sandboxes | exec path CPU / sandbox / poll | exporter, same data (`--no-collector.host`) | ratio | exporter, full poll (+ host cost) | ratio | exec wall / poll |",
-           "|---:|---:|---:|---:|---:|---:|---:|"]
+           f"ptrace platform; exporter {a.polls} polls every {a.poll_interval:g} s, exec path "
+           f"{a.exec_polls} polls. Share of a core: the full poll's CPU per poll over "
+           f"{a.poll_interval:g} s.", "",
+           "| sandboxes | exec path CPU / sandbox / poll | exporter, same data (`--no-collector.host`) | ratio | exporter, full poll (+ host cost) | ratio | share of a core | exec wall / poll |",
+           "|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for n, same, full, exe, wall, _, _, _ in rows:
         out.append(f"| {n} | {exe * 1e3:.2f} ms | {same * 1e3:.3f} ms | {exe / same:.0f}x | "
-                   f"{full * 1e3:.3f} ms | {exe / full:.0f}x | {wall * 1e3:.0f} ms |")
-    out += ["", f"The deployed exporter (full poll every 200 ms) after its polls and a scrape; time to first series "
+                   f"{full * 1e3:.3f} ms | {exe / full:.0f}x | {100 * full * n / a.poll_interval:.2f}% | "
+                   f"{wall * 1e3:.0f} ms |")
+    out += ["", f"The deployed exporter (full poll every {a.poll_interval:g} s) after its polls and a scrape; time to first series "
             f"with --poll.interval={a.first_series_interval}, {a.first_series_trials} trials:", "",
             "| sandboxes | RSS | peak RSS | threads | first series: median | max |",
             "|---:|---:|---:|---:|---:|---:|"]
@@ -225,13 +235,15 @@ def main():
     if befores:
         out += ["", f"The earlier build `{a.before}` on the same sandboxes (full poll; its system calls and scrapes "
                 "as above):", "",
-                "| sandboxes | full poll CPU / sandbox / poll | ratio to exec | RSS | system calls / sandbox / poll "
-                "| by system call | scrape p99 |", "|---:|---:|---:|---:|---:|---|---:|"]
+                "| sandboxes | full poll CPU / sandbox / poll | ratio to exec | share of a core | RSS "
+                "| system calls / sandbox / poll | by system call | scrape p99 |",
+                "|---:|---:|---:|---:|---:|---:|---|---:|"]
         for n, full, exe, st, (calls, seen, ms) in befores:
             per = sum(calls.values()) / seen / n
             by = ", ".join(f"`{k}` {v / seen / n:.1f}" for k, v in calls.most_common(8))
             p99 = ms[min(len(ms) - 1, int(len(ms) * 0.99))]
-            out.append(f"| {n} | {full * 1e3:.3f} ms | {exe / full:.0f}x | {st['VmRSS'] / 2**20:.1f} MiB | "
+            out.append(f"| {n} | {full * 1e3:.3f} ms | {exe / full:.0f}x | "
+                       f"{100 * full * n / a.poll_interval:.2f}% | {st['VmRSS'] / 2**20:.1f} MiB | "
                        f"{per:.1f} | {by} | {p99:.2f} ms |")
     emit(out, a.out)
 
