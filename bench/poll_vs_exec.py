@@ -10,8 +10,11 @@ Starts N real gVisor sandboxes, then in one run:
     (utime+stime from /proc/<pid>/stat, all threads) / polls / sandboxes is
     the figure. The interval matters: PSS is re-read by age
     (--collector.host.pss-max-age), so a fast interval spreads that walk over
-    more polls and understates the cost per poll. Both runs include discovery
-    (state files) and the control socket (Event + Usage.Collect Full).
+    more polls and understates the cost per poll; and a window of polls
+    shorter than --collector.host.pss-max-age (5 min) leaves out the
+    age-driven walk (~1 ms per idle sandbox, once per max age): 20 polls at
+    15 s include it once. Both runs include discovery (state files) and the
+    control socket (Event + Usage.Collect Full).
   * exec path: what the shim/kubelet do, `runsc events -stats <id>` +
     `runsc usage <id>` per sandbox per poll, CPU from RUSAGE_CHILDREN.
   * the deployed exporter's footprint after its polls: RSS (VmRSS), peak RSS

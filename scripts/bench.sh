@@ -45,7 +45,7 @@ run() {  # name command...: runs it, keeps its output in $OUT/name.txt
 run render_bench build/render_bench
 run trace_decode_bench build/trace_decode_bench
 run scrape_latency build/scrape_latency_bench
-run poll_vs_exec "$PY" bench/poll_vs_exec.py --exporter "$EXPORTER" --sandboxes 1,10,30 --polls 25
+run poll_vs_exec "$PY" bench/poll_vs_exec.py --exporter "$EXPORTER" --sandboxes 1,10,30 --polls 12
 run cri_poll_cost "$PY" bench/cri_poll_cost.py --exporter "$EXPORTER" --runc-pods 0,30
 run syscall_trace_cost "$PY" bench/syscall_trace_cost.py --exporter "$EXPORTER" --probe build/syscall_probe
 run load_60s env LOAD_SECONDS=60 "$PY" -m pytest -q -s -p no:cacheprovider \
