@@ -117,23 +117,36 @@ TEST(ProcReaderTest, GoferPidThatIsNotAGoferIsSkipped) {
   EXPECT_EQ(refs[1], Ref(8699, ProcessRole::kStub));  // found as a descendant instead
 }
 
+// A copy of testdata/proc_ptrace whose sentry's smaps_rollup can be rewritten,
+// and a reader of it that keeps rollups for an hour.
+struct CachingReaderOfACopy {
+  TempDir tmp;
+  ProcReader reader{[this] {
+    tmp.CopyTree(FixturePath(kProcPtrace), "proc");
+    ProcReaderOptions opt;
+    opt.proc_root = tmp.path() + "/proc";
+    opt.pss_max_age = std::chrono::hours(1);
+    return opt;
+  }()};
+  // The sentry's smaps_rollup now says `kb` kB of Pss (it said `was`).
+  void SetSentryPss(const std::string& was, const std::string& kb) {
+    std::string rollup = testing::ReadFile(tmp.path() + "/proc/8680/smaps_rollup");
+    rollup.replace(rollup.find(was + " kB"), was.size() + 3, kb + " kB");
+    tmp.Write("proc/8680/smaps_rollup", rollup);
+  }
+};
+
 // With pss_max_age, the sentry's smaps_rollup is read once and reused until
 // its stat RSS moves by more than the tolerance; RSS itself is always fresh.
 TEST(ProcReaderTest, PssIsReusedUntilRssMoves) {
-  TempDir tmp;
-  tmp.CopyTree(FixturePath(kProcPtrace), "proc");
-  ProcReaderOptions opt;
-  opt.proc_root = tmp.path() + "/proc";
-  opt.pss_max_age = std::chrono::hours(1);
-  ProcReader cached(opt);
+  CachingReaderOfACopy c;
+  TempDir& tmp = c.tmp;
+  const ProcReader& cached = c.reader;
   ProcReader uncached(tmp.path() + "/proc");
   const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
   ASSERT_EQ(cached.Read(8680, ProcessRole::kSentry, 42368)->pss_bytes, 7343u * 1024);
 
-  const std::string rollup = testing::ReadFile(tmp.path() + "/proc/8680/smaps_rollup");
-  std::string changed = rollup;
-  changed.replace(changed.find("7343 kB"), 7, "9999 kB");
-  tmp.Write("proc/8680/smaps_rollup", changed);
+  c.SetSentryPss("7343", "9999");
   StatusOr<HostProcess> p = cached.Read(8680, ProcessRole::kSentry, 42368);
   ASSERT_TRUE(p.ok()) << p.status().ToString();
   EXPECT_EQ(p->pss_bytes, 7343u * 1024);  // the cached rollup
@@ -153,27 +166,21 @@ TEST(ProcReaderTest, PssIsReusedUntilRssMoves) {
 // The processes of a sandbox share memory (the stubs map the sentry's memory
 // file): when one of them must be re-read, so are the others.
 TEST(ProcReaderTest, PssOfASandboxIsReReadTogether) {
-  TempDir tmp;
-  tmp.CopyTree(FixturePath(kProcPtrace), "proc");
-  ProcReaderOptions opt;
-  opt.proc_root = tmp.path() + "/proc";
-  opt.pss_max_age = std::chrono::hours(1);
-  ProcReader reader(opt);
+  CachingReaderOfACopy c;
+  const ProcReader& reader = c.reader;
   const std::vector<ProcessRef> refs = {ProcessRef{8680, ProcessRole::kSentry, "", 42368},
                                         Ref(8699, ProcessRole::kStub)};
   ASSERT_EQ(reader.ReadMany(refs)[0]->pss_bytes, 7343u * 1024);
 
-  std::string rollup = testing::ReadFile(tmp.path() + "/proc/8680/smaps_rollup");
-  rollup.replace(rollup.find("7343 kB"), 7, "9999 kB");
-  tmp.Write("proc/8680/smaps_rollup", rollup);
+  c.SetSentryPss("7343", "9999");
   EXPECT_EQ(reader.ReadMany(refs)[0]->pss_bytes, 7343u * 1024);  // nothing moved
 
   // Only the stub's RSS moves (by far more than 1/64): the sentry is re-read.
-  std::string stat = testing::ReadFile(tmp.path() + "/proc/8699/stat");
+  std::string stat = testing::ReadFile(c.tmp.path() + "/proc/8699/stat");
   const std::string rss = " 42375 4096 0 ";  // starttime, vsize, rss (pages)
   ASSERT_NE(stat.find(rss), std::string::npos);
   stat.replace(stat.find(rss), rss.size(), " 42375 4096 500 ");
-  tmp.Write("proc/8699/stat", stat);
+  c.tmp.Write("proc/8699/stat", stat);
   std::vector<StatusOr<HostProcess>> read = reader.ReadMany(refs);
   ASSERT_TRUE(read[0].ok()) << read[0].status().ToString();
   EXPECT_EQ(read[0]->pss_bytes, 9999u * 1024);
@@ -183,19 +190,13 @@ TEST(ProcReaderTest, PssOfASandboxIsReReadTogether) {
 // and gofer of the node maps: when their number moves enough to change that
 // share by more than 1/64 of its PSS, the rollup is re-read.
 TEST(ProcReaderTest, PssIsReReadWhenTheNodesRunscProcessesChange) {
-  TempDir tmp;
-  tmp.CopyTree(FixturePath(kProcPtrace), "proc");
-  ProcReaderOptions opt;
-  opt.proc_root = tmp.path() + "/proc";
-  opt.pss_max_age = std::chrono::hours(1);
-  ProcReader reader(opt);
+  CachingReaderOfACopy c;
+  const ProcReader& reader = c.reader;
   const std::vector<ProcessRef> refs = {ProcessRef{8680, ProcessRole::kSentry, "", 42368},
                                         Ref(8676, ProcessRole::kGofer)};
   ASSERT_EQ(reader.ReadMany(refs)[0]->pss_bytes, 7343u * 1024);  // sharers not known yet
   reader.EndRound();  // this round read 2 runsc processes
-  std::string rollup = testing::ReadFile(tmp.path() + "/proc/8680/smaps_rollup");
-  rollup.replace(rollup.find("7343 kB"), 7, "9999 kB");
-  tmp.Write("proc/8680/smaps_rollup", rollup);
+  c.SetSentryPss("7343", "9999");
   EXPECT_EQ(reader.ReadMany(refs)[0]->pss_bytes, 7343u * 1024);  // cached; 2 is its baseline
   reader.EndRound();
   EXPECT_EQ(reader.ReadMany(refs)[0]->pss_bytes, 7343u * 1024);  // still 2
@@ -206,8 +207,7 @@ TEST(ProcReaderTest, PssIsReReadWhenTheNodesRunscProcessesChange) {
   EXPECT_EQ(reader.ReadMany(refs)[0]->pss_bytes, 9999u * 1024);
   reader.ReadMany(refs);  // still 4 this round
   reader.EndRound();
-  rollup.replace(rollup.find("9999 kB"), 7, "8888 kB");
-  tmp.Write("proc/8680/smaps_rollup", rollup);
+  c.SetSentryPss("9999", "8888");
   EXPECT_EQ(reader.ReadMany(refs)[0]->pss_bytes, 9999u * 1024);  // read at 4, now 4: cached
 }
 
