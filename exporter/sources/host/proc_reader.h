@@ -75,8 +75,9 @@ struct ProcessRef {
   }
 };
 
-// Stateless apart from its options and the PSS cache (which locks): safe to
-// share between threads.
+// Its state (the PSS cache, kept /proc files, the taskstats client, the count
+// of runsc processes) is shared by copies and locked or atomic: safe to share
+// between threads.
 class ProcReader {
  public:
   explicit ProcReader(std::string proc_root = "/proc");
