@@ -13,6 +13,7 @@ PKGS=(
   libssl-dev libyaml-cpp-dev libcrypt-dev apache2-utils  # --web.config.file: TLS, YAML, bcrypt; htpasswd in its e2e test
   libtomlplusplus-dev  # doctor: containerd and runsc.toml configs
   clang libclang-rt-14-dev
+  clang-format  # style check in scripts/test.sh (.clang-format)
   runsc busybox-static prometheus
   containerd runc containernetworking-plugins  # private containerd for the CRI e2e test
   python3 python3-pytest python3-yaml curl jq ca-certificates
