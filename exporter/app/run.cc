@@ -10,7 +10,7 @@
 
 #include "exporter/app/flags.h"
 #include "exporter/app/logging.h"
-#include "exporter/app/real_sources.h"
+#include "exporter/app/source_list.h"
 #include "exporter/collectors/metric_catalog.h"
 #include "exporter/collectors/snapshot_collector.h"
 #include "exporter/common/kept_files.h"
@@ -93,8 +93,6 @@ int RunExporter(int argc, char** argv) {
   PollerOptions poll_options;
   poll_options.interval = flags->poll_interval;
   poll_options.concurrency = flags->poll_concurrency;
-  poll_options.cli_fallback = flags->cli_fallback;
-  poll_options.host = flags->host;
   // The exporter's own /proc, not --path.procfs (see self_process.h).
   auto self = std::make_shared<SelfProcessReader>();
   auto collector =
@@ -159,7 +157,7 @@ int RunExporter(int argc, char** argv) {
   }
   // Sources after the server: a bad certificate stops the exporter before any
   // of them opens a socket or a trace session.
-  Poller poller(poll_options, MakeRealSources(*flags, &errors), &store, &errors);
+  Poller poller(poll_options, MakeSources(*flags, &errors), &store, &errors);
   poller.Start();
   const int sig = WaitForTermination();
   LogInfo("shutting down", {{"signal", sig}});

@@ -1,7 +1,5 @@
 #include "exporter/poller/poller.h"
 
-#include <spdlog/spdlog.h>
-
 #include <algorithm>
 
 namespace gvisor_exporter {
@@ -18,45 +16,54 @@ double WallNow() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-// Times one source call and folds the outcome into that source's health.
-template <typename F>
-auto Timed(const char* source, std::map<std::string, SourceHealth>* health, F&& f) {
-  const auto t0 = Clock::now();
-  auto result = f();
-  SourceHealth& h = (*health)[source];
-  h.duration_seconds += SecondsSince(t0);
-  if (!result.ok() && result.status().reason() != Reason::kNotFound) h.success = false;
-  return result;
-}
-
-void Merge(const std::map<std::string, SourceHealth>& from,
-           std::map<std::string, SourceHealth>* to) {
-  for (const auto& [name, h] : from) {
-    SourceHealth& t = (*to)[name];
-    t.success = t.success && h.success;
-    t.duration_seconds += h.duration_seconds;
-  }
-}
-
 }  // namespace
 
-void ApplyRuntimeClasses(const std::vector<RuntimeClassInfo>& classes, std::vector<PodInfo>* pods) {
-  // Several classes may share a handler; CRI only knows the handler, so the
-  // first by name wins, deterministically.
-  std::map<std::string, std::string> by_handler;
-  for (const RuntimeClassInfo& c : classes) {
-    auto [it, inserted] = by_handler.emplace(c.handler, c.name);
-    if (!inserted && c.name < it->second) it->second = c.name;
-  }
-  for (PodInfo& p : *pods) {
-    auto it = by_handler.find(p.runtime_handler);
-    p.runtime_class = it == by_handler.end() ? "" : it->second;
-  }
-}
+// One poll: the snapshot being built, and the workers its sources fan out on.
+class Poller::Round : public Poll {
+ public:
+  Round(Poller* poller, NodeSnapshot* snap) : poller_(poller), snap_(snap) {}
 
-Poller::Poller(PollerOptions options, PollerSources sources, SnapshotStore* store,
-               ErrorReporter* errors)
-    : options_(options),
+  NodeSnapshot& snapshot() override { return *snap_; }
+  ErrorReporter& errors() override { return *poller_->errors_; }
+  uint64_t completed_polls() const override { return poller_->polls_.load(); }
+
+  void ForEachSandbox(const std::function<void(SandboxPoll&)>& read) override {
+    // A fixed number of workers pull sandboxes from a shared index; each keeps
+    // its health locally and merges it once.
+    const size_t n = snap_->sandboxes.size();
+    std::atomic<size_t> next{0};
+    std::mutex health_mu;
+    auto work = [&] {
+      std::map<std::string, SourceHealth> local;
+      for (size_t i = next++; i < n; i = next++) {
+        SandboxSnapshot& s = snap_->sandboxes[i];
+        const auto t0 = Clock::now();
+        SandboxPoll sandbox(&s, &local, poller_->errors_);
+        read(sandbox);
+        s.poll_duration_seconds += SecondsSince(t0);
+      }
+      std::lock_guard<std::mutex> lock(health_mu);
+      for (const auto& [name, h] : local) {
+        SourceHealth& t = snap_->sources[name];
+        t.success = t.success && h.success;
+        t.duration_seconds += h.duration_seconds;
+      }
+    };
+    poller_->workers_.Run(std::min<size_t>(std::max(1, poller_->options_.concurrency), n), work);
+  }
+
+  // Sandboxes a source marked gone are dropped before the next one runs.
+  void DropGone() {
+    std::erase_if(snap_->sandboxes, [](const SandboxSnapshot& s) { return s.info.pid == 0; });
+  }
+
+ private:
+  Poller* poller_;
+  NodeSnapshot* snap_;
+};
+
+Poller::Poller(PollerOptions options, Sources sources, SnapshotStore* store, ErrorReporter* errors)
+    : options_(std::move(options)),
       sources_(std::move(sources)),
       store_(store),
       errors_(errors),
@@ -64,137 +71,14 @@ Poller::Poller(PollerOptions options, PollerSources sources, SnapshotStore* stor
 
 Poller::~Poller() { Stop(); }
 
-SandboxSnapshot Poller::ReadSandbox(const SandboxInfo& info,
-                                    std::map<std::string, SourceHealth>* health) {
-  const auto t0 = Clock::now();
-  SandboxSnapshot s;
-  s.info = info;
-  // In-sandbox usage: the control socket first, the runsc CLI as fallback.
-  auto usage =
-      Timed("control_socket", health, [&] { return sources_.control_socket->Collect(info); });
-  if (!usage.ok()) {
-    errors_->Report("control_socket", usage.status(), info.id);
-    if (sources_.cli && options_.cli_fallback) {
-      usage = Timed("cli", health, [&] { return sources_.cli->Collect(info); });
-      if (!usage.ok()) errors_->Report("cli", usage.status(), info.id);
-    }
-  }
-  if (usage.ok()) s.usage = std::move(usage).value();
-
-  if (!options_.host) {
-    auto platform = Timed("platform", health, [&] { return sources_.host->Platform(info); });
-    if (platform.ok()) s.platform = std::move(platform).value();
-    s.poll_duration_seconds = SecondsSince(t0);
-    return s;
-  }
-  auto procs = Timed("procfs", health, [&] { return sources_.host->Processes(info); });
-  if (procs.ok()) {
-    s.processes = std::move(procs).value();
-  } else {
-    errors_->Report("procfs", procs.status(), info.id);
-    // The sentry died between discovery and now: the sandbox is gone, and its
-    // series must not be served with half the data.
-    if (procs.status().reason() == Reason::kNotFound) s.info.pid = 0;
-  }
-  if (info.cgroup.kind != CgroupRef::Kind::kNone) {
-    auto cg = Timed("cgroup", health, [&] { return sources_.host->Cgroup(info); });
-    if (cg.ok()) {
-      s.cgroup = std::move(cg).value();
-    } else {
-      errors_->Report("cgroup", cg.status(), info.id);
-    }
-  }
-  auto platform = Timed("platform", health, [&] { return sources_.host->Platform(info); });
-  if (platform.ok()) {
-    s.platform = std::move(platform).value();
-  } else {
-    errors_->Report("platform", platform.status(), info.id);
-  }
-  s.poll_duration_seconds = SecondsSince(t0);
-  return s;
-}
-
 void Poller::PollOnce() {
   const auto t0 = Clock::now();
   auto snap = std::make_shared<NodeSnapshot>();
-
-  if (sources_.node &&
-      (polls_ == 0 || Clock::now() - last_node_probe_ >= options_.node_probe_interval)) {
-    node_ = sources_.node->Probe();
-    last_node_probe_ = Clock::now();
+  Round round(this, snap.get());
+  for (const auto& source : sources_) {
+    source->Read(round);
+    round.DropGone();
   }
-  snap->node = node_;
-
-  const auto td = Clock::now();
-  Discovery d = sources_.discovery->Discover();
-  snap->sources["runsc_state"] = {d.success, SecondsSince(td)};
-  snap->roots = std::move(d.roots);
-
-  // Read sandboxes with a fixed number of workers pulling from a shared index.
-  const size_t n = d.sandboxes.size();
-  snap->sandboxes.resize(n);
-  std::atomic<size_t> next{0};
-  std::mutex health_mu;
-  auto work = [&] {
-    std::map<std::string, SourceHealth> local;
-    for (size_t i = next++; i < n; i = next++)
-      snap->sandboxes[i] = ReadSandbox(d.sandboxes[i], &local);
-    std::lock_guard<std::mutex> lock(health_mu);
-    Merge(local, &snap->sources);
-  };
-  workers_.Run(std::min<size_t>(std::max(1, options_.concurrency), n), work);
-
-  std::erase_if(snap->sandboxes, [](const SandboxSnapshot& s) { return s.info.pid == 0; });
-  std::set<std::string> live;
-  for (const auto& s : snap->sandboxes) live.insert(SandboxKey(s.info));
-  sources_.control_socket->Retain(live);
-  if (sources_.host) sources_.host->Retain(live);
-  if (sources_.cli) sources_.cli->Retain(live);
-
-  // Sources that work on the whole set of live sandboxes, known from here on.
-  std::vector<SandboxInfo> infos;
-  infos.reserve(snap->sandboxes.size());
-  for (const auto& s : snap->sandboxes) infos.push_back(s.info);
-
-  if (sources_.syscalls) {
-    // Sessions follow the live, opted-in set.
-    const auto ts = Clock::now();
-    SyscallSync sync = sources_.syscalls->Sync(infos);
-    snap->sources["syscalls"] = {sync.success, SecondsSince(ts)};
-    for (auto& s : snap->sandboxes) {
-      auto it = sync.sandboxes.find(SandboxKey(s.info));
-      if (it != sync.sandboxes.end()) s.syscalls = std::move(it->second);
-    }
-    snap->trace_packets = sync.packets;
-  }
-
-  if (sources_.runtime_classes) {
-    // Before the pods: the API's classes name this poll's pods already.
-    const auto tk = Clock::now();
-    RuntimeClassSync sync = sources_.runtime_classes->Refresh();
-    snap->sources["kubernetes"] = {sync.success, SecondsSince(tk)};
-    snap->kube = std::move(sync.state);
-  }
-
-  if (sources_.pods) {
-    // The live sandboxes say which handlers are gVisor.
-    const auto tc = Clock::now();
-    PodSync sync = sources_.pods->Sync(infos);
-    snap->sources["cri"] = {sync.success, SecondsSince(tc)};
-    if (snap->kube && snap->kube->runtime_classes) {
-      ApplyRuntimeClasses(*snap->kube->runtime_classes, &sync.state.pods);
-    }
-    std::map<std::string, const PodInfo*> by_id;
-    for (const PodInfo& p : sync.state.pods) by_id[p.id] = &p;
-    for (auto& s : snap->sandboxes) {
-      auto it = by_id.find(s.info.id);
-      if (it == by_id.end()) continue;
-      s.runtime_handler = it->second->runtime_handler;
-      s.runtime_class = it->second->runtime_class;
-    }
-    snap->cri = std::move(sync.state);
-  }
-
   snap->poll_count = ++polls_;
   snap->poll_duration_seconds = SecondsSince(t0);
   snap->timestamp_seconds = WallNow();
@@ -223,7 +107,9 @@ void Poller::Stop() {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
-  if (!shut_down_ && sources_.syscalls) sources_.syscalls->Shutdown();
+  if (!shut_down_) {
+    for (const auto& source : sources_) source->Shutdown();
+  }
   shut_down_ = true;
 }
 

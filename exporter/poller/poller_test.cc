@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <thread>
+
 namespace gvisor_exporter {
 namespace {
 
@@ -11,125 +13,127 @@ SandboxInfo Sb(const std::string& id, int64_t pid) {
   s.root = "/r";
   s.id = id;
   s.pid = pid;
-  s.pod_name = "pod-" + id;
-  s.cgroup = {CgroupRef::Kind::kV1, "/x/" + id, ""};
   return s;
 }
 
-struct FakeDiscovery : DiscoverySource {
+// Lists `sandboxes` as discovery does.
+struct FakeDiscovery : Source {
   std::vector<SandboxInfo> sandboxes;
-  Discovery Discover() override { return {{"/r"}, sandboxes, true}; }
+  bool success = true;
+  void Read(Poll& poll) override {
+    poll.Time("runsc_state", [&] {
+      for (const SandboxInfo& info : sandboxes) poll.snapshot().sandboxes.push_back({.info = info});
+      return success;
+    });
+  }
 };
 
-struct FakeUsage : UsageSource {
-  explicit FakeUsage(StatsPath p) : path(p) {}
-  StatsPath path;
-  std::set<std::string> failing;
+// A per-sandbox read: fails for `failing`, marks `gone` gone, takes `delay`.
+struct FakePerSandbox : Source {
+  std::set<std::string> failing, gone;
   std::chrono::milliseconds delay{0};
-  std::set<std::string> retained;
   std::atomic<int> in_flight{0}, max_in_flight{0};
-  StatusOr<SandboxUsage> Collect(const SandboxInfo& s) override {
-    const int now = ++in_flight;
-    int prev = max_in_flight.load();
-    while (now > prev && !max_in_flight.compare_exchange_weak(prev, now)) {
-    }
-    std::this_thread::sleep_for(delay);
-    --in_flight;
-    if (failing.count(s.id)) return TimeoutError("no answer");
-    SandboxUsage u;
-    u.path = path;
-    u.memory = SandboxMemory{};
-    u.memory->total = 1000 + static_cast<uint64_t>(s.pid);
-    return u;
+  std::set<std::string> retained;
+  void Read(Poll& poll) override {
+    poll.ForEachSandbox([this](SandboxPoll& sb) {
+      auto r = sb.Read("fake", [&]() -> StatusOr<int> {
+        const int now = ++in_flight;
+        int prev = max_in_flight.load();
+        while (now > prev && !max_in_flight.compare_exchange_weak(prev, now)) {
+        }
+        std::this_thread::sleep_for(delay);
+        --in_flight;
+        if (gone.count(sb.info().id)) return NotFoundError("sentry gone");
+        if (failing.count(sb.info().id)) return TimeoutError("no answer");
+        return 7;
+      });
+      if (r.ok()) sb.sandbox().usage.pids = *r;
+      if (!r.ok() && r.status().reason() == Reason::kNotFound) sb.MarkGone();
+    });
+    retained = poll.LiveKeys();
   }
-  void Retain(const std::set<std::string>& live) override { retained = live; }
 };
 
-struct FakeHost : HostSource {
-  std::set<std::string> gone;
-  StatusOr<std::vector<HostProcess>> Processes(const SandboxInfo& s) override {
-    if (gone.count(s.id)) return NotFoundError("sentry gone");
-    HostProcess p;
-    p.pid = s.pid;
-    p.role = ProcessRole::kSentry;
-    p.pss_bytes = 5000;
-    return std::vector<HostProcess>{p};
+// Records what it saw (the sources before it ran first) and its shutdown.
+struct Recorder : Source {
+  std::vector<std::string> seen;
+  int shutdowns = 0;
+  void Read(Poll& poll) override {
+    seen.clear();
+    for (const SandboxSnapshot& s : poll.snapshot().sandboxes) {
+      seen.push_back(s.info.id + (s.usage.pids ? "+" : "-"));
+    }
   }
-  StatusOr<HostCgroup> Cgroup(const SandboxInfo&) override { return PermissionError("denied"); }
-  StatusOr<SandboxPlatform> Platform(const SandboxInfo&) override {
-    SandboxPlatform p;
-    p.platform = "ptrace";
-    return p;
-  }
+  void Shutdown() override { ++shutdowns; }
 };
 
 struct Rig {
   FakeDiscovery* discovery;
-  FakeUsage* control;
-  FakeUsage* cli;
-  FakeHost* host;
+  FakePerSandbox* per_sandbox;
+  Recorder* recorder;
   SnapshotStore store;
   ErrorReporter errors;
   std::unique_ptr<Poller> poller;
   explicit Rig(PollerOptions o = {}) {
-    PollerSources src;
     auto d = std::make_unique<FakeDiscovery>();
-    auto c = std::make_unique<FakeUsage>(StatsPath::kControlSocket);
-    auto l = std::make_unique<FakeUsage>(StatsPath::kCli);
-    auto h = std::make_unique<FakeHost>();
+    auto p = std::make_unique<FakePerSandbox>();
+    auto r = std::make_unique<Recorder>();
     discovery = d.get();
-    control = c.get();
-    cli = l.get();
-    host = h.get();
-    src.discovery = std::move(d);
-    src.control_socket = std::move(c);
-    src.cli = std::move(l);
-    src.host = std::move(h);
-    poller = std::make_unique<Poller>(o, std::move(src), &store, &errors);
+    per_sandbox = p.get();
+    recorder = r.get();
+    Sources sources;
+    sources.push_back(std::move(d));
+    sources.push_back(std::move(p));
+    sources.push_back(std::move(r));
+    poller = std::make_unique<Poller>(o, std::move(sources), &store, &errors);
   }
 };
 
-TEST(PollerTest, FallsBackToCliAndSaysWhichPathServed) {
+TEST(PollerTest, RunsSourcesInOrderAndPublishesOneSnapshot) {
   Rig rig;
   rig.discovery->sandboxes = {Sb("a", 10), Sb("b", 20)};
-  rig.control->failing = {"b"};
+  rig.per_sandbox->failing = {"b"};
   rig.poller->PollOnce();
   auto snap = rig.store.Get();
+  ASSERT_TRUE(snap);
   ASSERT_EQ(snap->sandboxes.size(), 2u);
-  EXPECT_EQ(snap->sandboxes[0].usage.path, StatsPath::kControlSocket);
-  EXPECT_EQ(snap->sandboxes[1].usage.path, StatsPath::kCli);
-  EXPECT_EQ(snap->sandboxes[1].usage.memory->total, 1020u);
-  EXPECT_FALSE(snap->sources.at("control_socket").success);
-  EXPECT_TRUE(snap->sources.at("cli").success);
-  auto counts = rig.errors.Counts();
-  EXPECT_EQ((counts[{"control_socket", "timeout"}]), 1u);
-  EXPECT_EQ((counts[{"cgroup", "permission"}]), 2u);
+  EXPECT_EQ(snap->sandboxes[0].usage.pids, 7u);
+  EXPECT_FALSE(snap->sandboxes[1].usage.pids);
+  EXPECT_EQ(rig.recorder->seen, (std::vector<std::string>{"a+", "b-"}));
   EXPECT_EQ(snap->poll_count, 1u);
+  EXPECT_GT(snap->timestamp_seconds, 0);
 }
 
-TEST(PollerTest, BothPathsFailingStillExportsHostSide) {
-  Rig rig;
-  rig.discovery->sandboxes = {Sb("a", 10)};
-  rig.control->failing = {"a"};
-  rig.cli->failing = {"a"};
-  rig.poller->PollOnce();
-  auto snap = rig.store.Get();
-  ASSERT_EQ(snap->sandboxes.size(), 1u);
-  EXPECT_EQ(snap->sandboxes[0].usage.path, StatsPath::kNone);
-  EXPECT_FALSE(snap->sandboxes[0].usage.memory.has_value());
-  EXPECT_EQ(snap->sandboxes[0].processes.size(), 1u);
-  EXPECT_EQ(snap->sandboxes[0].platform.platform, "ptrace");
-}
-
-TEST(PollerTest, SandboxKilledBetweenDiscoveryAndStatsIsDropped) {
+TEST(PollerTest, FoldsEachReadIntoItsCollectorsHealthAndErrors) {
   Rig rig;
   rig.discovery->sandboxes = {Sb("a", 10), Sb("b", 20)};
-  rig.host->gone = {"a"};
+  rig.poller->PollOnce();
+  EXPECT_TRUE(rig.store.Get()->sources.at("fake").success);
+  EXPECT_TRUE(rig.store.Get()->sources.at("runsc_state").success);
+
+  rig.per_sandbox->failing = {"b"};
+  rig.discovery->success = false;
+  rig.poller->PollOnce();
+  auto snap = rig.store.Get();
+  EXPECT_FALSE(snap->sources.at("fake").success);
+  EXPECT_FALSE(snap->sources.at("runsc_state").success);
+  EXPECT_EQ((rig.errors.Counts()[{"fake", "timeout"}]), 1u);
+  EXPECT_GT(snap->sandboxes[1].poll_duration_seconds, 0);
+}
+
+TEST(PollerTest, SandboxMarkedGoneIsDroppedBeforeTheNextSource) {
+  Rig rig;
+  rig.discovery->sandboxes = {Sb("a", 10), Sb("b", 20)};
+  rig.per_sandbox->gone = {"a"};
   rig.poller->PollOnce();
   auto snap = rig.store.Get();
   ASSERT_EQ(snap->sandboxes.size(), 1u);
   EXPECT_EQ(snap->sandboxes[0].info.id, "b");
-  EXPECT_EQ(rig.control->retained, (std::set<std::string>{"/r\nb"}));
+  EXPECT_EQ(rig.recorder->seen, (std::vector<std::string>{"b+"}));
+  EXPECT_EQ(rig.per_sandbox->retained, (std::set<std::string>{"/r\nb"}));
+  // A sandbox going away is routine: counted, but the collector succeeded.
+  EXPECT_TRUE(snap->sources.at("fake").success);
+  EXPECT_EQ((rig.errors.Counts()[{"fake", "not_found"}]), 1u);
 }
 
 TEST(PollerTest, RemovedSandboxVanishesAtTheNextPoll) {
@@ -140,7 +144,7 @@ TEST(PollerTest, RemovedSandboxVanishesAtTheNextPoll) {
   rig.discovery->sandboxes = {Sb("b", 20)};
   rig.poller->PollOnce();
   ASSERT_EQ(rig.store.Get()->sandboxes.size(), 1u);
-  EXPECT_EQ(rig.control->retained.size(), 1u);
+  EXPECT_EQ(rig.per_sandbox->retained.size(), 1u);
 }
 
 TEST(PollerTest, SlowSandboxesAreReadByABoundedPool) {
@@ -149,32 +153,17 @@ TEST(PollerTest, SlowSandboxesAreReadByABoundedPool) {
   Rig rig(o);
   for (int i = 0; i < 8; ++i)
     rig.discovery->sandboxes.push_back(Sb("s" + std::to_string(i), i + 1));
-  rig.control->delay = std::chrono::milliseconds(100);
+  rig.per_sandbox->delay = std::chrono::milliseconds(100);
   rig.poller->PollOnce();
   auto snap = rig.store.Get();
   ASSERT_EQ(snap->sandboxes.size(), 8u);
   for (int i = 0; i < 8; ++i) EXPECT_EQ(snap->sandboxes[i].info.id, "s" + std::to_string(i));
   // A slow sandbox occupies one worker, never more than `concurrency` at once.
-  EXPECT_GE(rig.control->max_in_flight.load(), 2);
-  EXPECT_LE(rig.control->max_in_flight.load(), 4);
+  EXPECT_GE(rig.per_sandbox->max_in_flight.load(), 2);
+  EXPECT_LE(rig.per_sandbox->max_in_flight.load(), 4);
 }
 
-TEST(PollerTest, HostCollectorCanBeSwitchedOff) {
-  PollerOptions o;
-  o.host = false;
-  Rig rig(o);
-  rig.discovery->sandboxes = {Sb("a", 10)};
-  rig.poller->PollOnce();
-  auto snap = rig.store.Get();
-  ASSERT_EQ(snap->sandboxes.size(), 1u);
-  EXPECT_TRUE(snap->sandboxes[0].processes.empty());
-  EXPECT_FALSE(snap->sandboxes[0].cgroup.has_value());
-  EXPECT_EQ(snap->sandboxes[0].platform.platform, "ptrace");
-  EXPECT_EQ(snap->sources.count("procfs"), 0u);
-  EXPECT_EQ((rig.errors.Counts()[{"cgroup", "permission"}]), 0u);
-}
-
-TEST(PollerTest, BackgroundThreadPublishesAndStops) {
+TEST(PollerTest, BackgroundThreadPublishesStopsAndShutsSourcesDownOnce) {
   PollerOptions o;
   o.interval = std::chrono::milliseconds(20);
   Rig rig(o);
@@ -188,77 +177,8 @@ TEST(PollerTest, BackgroundThreadPublishesAndStops) {
   const auto n = rig.poller->polls();
   std::this_thread::sleep_for(std::chrono::milliseconds(60));
   EXPECT_EQ(rig.poller->polls(), n);
-}
-
-}  // namespace
-}  // namespace gvisor_exporter
-
-namespace gvisor_exporter {
-namespace {
-
-struct FakePods : PodSource {
-  PodSync Sync(const std::vector<SandboxInfo>&) override {
-    PodSync s;
-    s.state.up = true;
-    PodInfo gvisor, runc;
-    gvisor.id = "a";
-    gvisor.runtime_handler = "runsc";
-    gvisor.runtime_class = "from-flag";
-    runc.id = "r";
-    runc.runtime_handler = "runc";
-    runc.runtime_class = "from-flag-too";
-    s.state.pods = {gvisor, runc};
-    return s;
-  }
-};
-
-struct FakeClasses : RuntimeClassSource {
-  RuntimeClassSync next;
-  int calls = 0;
-  RuntimeClassSync Refresh() override {
-    ++calls;
-    return next;
-  }
-};
-
-TEST(PollerKubeTest, ApiRuntimeClassesReplaceTheFlagMapping) {
-  PollerSources src;
-  auto d = std::make_unique<FakeDiscovery>();
-  d->sandboxes = {Sb("a", 10)};
-  src.discovery = std::move(d);
-  src.control_socket = std::make_unique<FakeUsage>(StatsPath::kControlSocket);
-  src.host = std::make_unique<FakeHost>();
-  src.pods = std::make_unique<FakePods>();
-  auto classes = std::make_unique<FakeClasses>();
-  FakeClasses* fake = classes.get();
-  // Two classes share handler runsc: the first by name names the pod.
-  fake->next.state.up = true;
-  fake->next.state.runtime_classes =
-      std::vector<RuntimeClassInfo>{{"gvisor-b", "runsc", std::nullopt, std::nullopt},
-                                    {"gvisor-a", "runsc", std::nullopt, std::nullopt}};
-  src.runtime_classes = std::move(classes);
-  SnapshotStore store;
-  ErrorReporter errors;
-  Poller poller({}, std::move(src), &store, &errors);
-  poller.PollOnce();
-  auto snap = store.Get();
-  ASSERT_TRUE(snap->kube);
-  EXPECT_TRUE(snap->kube->up);
-  EXPECT_TRUE(snap->sources.at("kubernetes").success);
-  ASSERT_EQ(snap->cri->pods.size(), 2u);
-  EXPECT_EQ(snap->cri->pods[0].runtime_class, "gvisor-a");
-  EXPECT_EQ(snap->cri->pods[1].runtime_class, "");  // no class has handler runc
-  EXPECT_EQ(snap->sandboxes[0].runtime_class, "gvisor-a");
-
-  // The API failing before any list: the flag mapping stays.
-  fake->next = RuntimeClassSync{};
-  fake->next.success = false;
-  poller.PollOnce();
-  snap = store.Get();
-  EXPECT_FALSE(snap->kube->up);
-  EXPECT_FALSE(snap->sources.at("kubernetes").success);
-  EXPECT_EQ(snap->cri->pods[0].runtime_class, "from-flag");
-  EXPECT_EQ(fake->calls, 2);
+  rig.poller->Stop();
+  EXPECT_EQ(rig.recorder->shutdowns, 1);
 }
 
 }  // namespace

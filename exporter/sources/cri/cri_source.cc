@@ -114,4 +114,28 @@ PodSync CriPodSource::Sync(const std::vector<SandboxInfo>& live) {
   return out;
 }
 
+void CriPodSource::Read(Poll& poll) {
+  NodeSnapshot& snap = poll.snapshot();
+  std::vector<SandboxInfo> live;
+  live.reserve(snap.sandboxes.size());
+  for (const SandboxSnapshot& s : snap.sandboxes) live.push_back(s.info);
+  PodSync sync;
+  poll.Time("cri", [&] {
+    sync = Sync(live);
+    return sync.success;
+  });
+  if (snap.kube && snap.kube->runtime_classes) {
+    ApplyRuntimeClasses(*snap.kube->runtime_classes, &sync.state.pods);
+  }
+  std::map<std::string, const PodInfo*> by_id;
+  for (const PodInfo& p : sync.state.pods) by_id[p.id] = &p;
+  for (SandboxSnapshot& s : snap.sandboxes) {
+    auto it = by_id.find(s.info.id);
+    if (it == by_id.end()) continue;
+    s.runtime_handler = it->second->runtime_handler;
+    s.runtime_class = it->second->runtime_class;
+  }
+  snap.cri = std::move(sync.state);
+}
+
 }  // namespace gvisor_exporter

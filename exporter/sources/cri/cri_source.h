@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "exporter/common/error_reporter.h"
-#include "exporter/poller/sources.h"
+#include "exporter/model/source.h"
 #include "exporter/sources/cri/cri_client.h"
 #include "exporter/sources/cri/pod_mapper.h"
 #include "exporter/sources/cri/verbose_info.h"
@@ -29,10 +29,23 @@ struct CriSourceOptions {
   size_t max_status_calls_per_poll = 64;
 };
 
-class CriPodSource : public PodSource {
+// What one Sync found.
+struct PodSync {
+  bool success = true;  // false when a call failed this poll (the runtime down included)
+  CriState state;       // state.up false: runtime unreachable, no pods
+};
+
+// Source "cri". Runs after the Kubernetes source: its RuntimeClasses, when
+// there are any, name the pods (ApplyRuntimeClasses).
+class CriPodSource : public Source {
  public:
   CriPodSource(CriSourceOptions options, ErrorReporter* errors);
-  PodSync Sync(const std::vector<SandboxInfo>& live) override;
+  // Once per poll, with the live sandboxes (they tell which pods run under
+  // gVisor). Bounded by the options' timeout; never one call per pod per poll.
+  PodSync Sync(const std::vector<SandboxInfo>& live);
+  // Sync, then the pods written into the snapshot (NodeSnapshot::cri) and
+  // each sandbox given its pod's RuntimeClass handler and name.
+  void Read(Poll& poll) override;
 
   // For tests: ids whose verbose status is cached.
   size_t cached_status_count() const { return verbose_.size(); }

@@ -14,6 +14,7 @@
 #include "exporter/sources/cri/fake_cri_server.h"
 #include "exporter/sources/cri/test_util.h"
 #include "exporter/testing/temp_dir.h"
+#include "exporter/testing/test_poll.h"
 
 namespace gvisor_exporter {
 namespace {
@@ -64,6 +65,36 @@ class CriSourceTest : public ::testing::Test {
   FakeRuntime runtime_;
   ErrorReporter errors_;
 };
+
+TEST_F(CriSourceTest, ReadNamesSandboxesWithTheApisRuntimeClassesWhenThereAreAny) {
+  FakeCriServer server(sock_, &runtime_);
+  ASSERT_TRUE(server.ok());
+  CriPodSource source(Options(), &errors_);
+  NodeSnapshot snap;
+  SandboxSnapshot sb;
+  sb.info.root = "/run/containerd/runsc/k8s.io";
+  sb.info.id = "942a6d535a6efbf1f7593b877ae5da4b1aa9a4d5e15e33bdc8b8240cc216a467";  // pod-gvisor-a
+  sb.info.pid = 1;
+  snap.sandboxes = {sb};
+  testing::TestPoll poll(&snap);
+  source.Read(poll);
+  ASSERT_TRUE(snap.cri && snap.cri->up);
+  EXPECT_TRUE(snap.sources.at("cri").success);
+  EXPECT_EQ(snap.sandboxes[0].runtime_handler, "runsc");
+  EXPECT_EQ(snap.sandboxes[0].runtime_class, "gvisor");  // --runtime.classes
+
+  // The Kubernetes source ran before and listed classes: they replace the
+  // flag's mapping; two classes with handler runsc: the first by name wins.
+  snap.kube = KubeState{
+      true, std::vector<RuntimeClassInfo>{{"gvisor-b", "runsc", std::nullopt, std::nullopt},
+                                          {"gvisor-a", "runsc", std::nullopt, std::nullopt}}};
+  source.Read(poll);
+  EXPECT_EQ(snap.sandboxes[0].runtime_class, "gvisor-a");
+  int runc_with_class = 0;
+  for (const PodInfo& p : snap.cri->pods)
+    runc_with_class += p.runtime_handler == "runc" && !p.runtime_class.empty();
+  EXPECT_EQ(runc_with_class, 0);  // no class has handler runc
+}
 
 TEST_F(CriSourceTest, MapsPodsWithOneListPerPollAndStatusOnlyForNewIds) {
   FakeCriServer server(sock_, &runtime_);

@@ -158,4 +158,18 @@ StatusOr<std::map<std::string, std::string>> ParseRuntimeClasses(std::string_vie
   return out;
 }
 
+void ApplyRuntimeClasses(const std::vector<RuntimeClassInfo>& classes, std::vector<PodInfo>* pods) {
+  // Several classes may share a handler; CRI only knows the handler, so the
+  // first by name wins, deterministically.
+  std::map<std::string, std::string> by_handler;
+  for (const RuntimeClassInfo& c : classes) {
+    auto [it, inserted] = by_handler.emplace(c.handler, c.name);
+    if (!inserted && c.name < it->second) it->second = c.name;
+  }
+  for (PodInfo& p : *pods) {
+    auto it = by_handler.find(p.runtime_handler);
+    p.runtime_class = it == by_handler.end() ? "" : it->second;
+  }
+}
+
 }  // namespace gvisor_exporter

@@ -74,6 +74,10 @@ std::vector<PodInfo> MapPods(const std::vector<CriPod>& pods, const MappingConfi
                              const std::set<std::string>& learned_handlers,
                              const std::vector<SandboxInfo>& live);
 
+// Names each pod's RuntimeClass from the Kubernetes API's list, which then
+// replaces --runtime.classes entirely (a handler no class declares gets "").
+void ApplyRuntimeClasses(const std::vector<RuntimeClassInfo>& classes, std::vector<PodInfo>* pods);
+
 // Parses "runsc=gvisor,runsc-kvm=gvisor-kvm" into handler -> class.
 StatusOr<std::map<std::string, std::string>> ParseRuntimeClasses(std::string_view flag);
 

@@ -59,4 +59,12 @@ RuntimeClassSync KubeRuntimeClassSource::Refresh() {
   return last_;
 }
 
+void KubeRuntimeClassSource::Read(Poll& poll) {
+  poll.Time("kubernetes", [&] {
+    RuntimeClassSync sync = Refresh();
+    poll.snapshot().kube = std::move(sync.state);
+    return sync.success;
+  });
+}
+
 }  // namespace gvisor_exporter

@@ -15,7 +15,7 @@
 #include <string>
 
 #include "exporter/common/error_reporter.h"
-#include "exporter/poller/sources.h"
+#include "exporter/model/source.h"
 #include "exporter/sources/kube/kube_client.h"
 
 namespace gvisor_exporter {
@@ -30,7 +30,15 @@ struct KubeSourceOptions {
   std::chrono::milliseconds refresh{300000};
 };
 
-class KubeRuntimeClassSource : public RuntimeClassSource {
+// What one Refresh found.
+struct RuntimeClassSync {
+  bool success = true;  // false when the last request failed (the state is then !up)
+  KubeState state;
+};
+
+// Source "kubernetes". Runs before the CRI source, which names pods with
+// these classes.
+class KubeRuntimeClassSource : public Source {
  public:
   using Clock = std::chrono::steady_clock;
   using Fetch = std::function<StatusOr<std::string>()>;
@@ -40,7 +48,11 @@ class KubeRuntimeClassSource : public RuntimeClassSource {
   KubeRuntimeClassSource(KubeSourceOptions options, ErrorReporter* errors, Fetch fetch,
                          std::function<Clock::time_point()> now);
 
-  RuntimeClassSync Refresh() override;
+  // Does I/O only when a refresh is due; otherwise returns the state of the
+  // last refresh at once.
+  RuntimeClassSync Refresh();
+  // Refresh, its state written into the snapshot (NodeSnapshot::kube).
+  void Read(Poll& poll) override;
 
  private:
   Status FetchAndParse();

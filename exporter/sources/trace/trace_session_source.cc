@@ -340,6 +340,22 @@ SyscallSync TraceSessionSource::Sync(const std::vector<SandboxInfo>& live) {
   return out;
 }
 
+void TraceSessionSource::Read(Poll& poll) {
+  NodeSnapshot& snap = poll.snapshot();
+  std::vector<SandboxInfo> live;
+  live.reserve(snap.sandboxes.size());
+  for (const SandboxSnapshot& s : snap.sandboxes) live.push_back(s.info);
+  poll.Time("syscalls", [&] {
+    SyscallSync sync = Sync(live);
+    for (SandboxSnapshot& s : snap.sandboxes) {
+      auto it = sync.sandboxes.find(SandboxKey(s.info));
+      if (it != sync.sandboxes.end()) s.syscalls = std::move(it->second);
+    }
+    snap.trace_packets = sync.packets;
+    return sync.success;
+  });
+}
+
 void TraceSessionSource::Shutdown() { DetachAll(); }
 
 void TraceSessionSource::DetachAll() {

@@ -33,7 +33,7 @@
 #include <vector>
 
 #include "exporter/common/error_reporter.h"
-#include "exporter/poller/sources.h"
+#include "exporter/model/source.h"
 #include "exporter/sources/control/urpc_client.h"
 #include "exporter/sources/trace/session_record.h"
 #include "exporter/sources/trace/trace_reader.h"
@@ -64,7 +64,16 @@ struct TraceSessionOptions {
   TraceReader::Options reader;
 };
 
-class TraceSessionSource : public SyscallSource {
+// What one Sync found.
+struct SyscallSync {
+  bool success = true;  // false when a session operation failed this poll
+  std::map<std::string, SandboxSyscalls> sandboxes;  // by SandboxKey()
+  TracePacketCounts packets;
+};
+
+// Source "syscalls": syscall statistics from runtime-monitoring trace
+// sessions, for the sandboxes that opted in.
+class TraceSessionSource : public Source {
  public:
   TraceSessionSource(TraceSessionOptions options, ErrorReporter* errors);
   ~TraceSessionSource() override;
@@ -72,7 +81,13 @@ class TraceSessionSource : public SyscallSource {
   // Starts the reader (and the listening socket).
   Status Start();
 
-  SyscallSync Sync(const std::vector<SandboxInfo>& live) override;
+  // Starts and stops trace sessions so that exactly the opted-in sandboxes
+  // of `live` have one, and returns the statistics of every sandbox that has
+  // one.
+  SyscallSync Sync(const std::vector<SandboxInfo>& live);
+  // Sync with the snapshot's sandboxes, and the result written into it.
+  void Read(Poll& poll) override;
+  // Removes the sessions this exporter created.
   void Shutdown() override;
 
   // The session config we create (for tests and docs).
