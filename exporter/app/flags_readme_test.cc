@@ -3,21 +3,15 @@
 // negatable without the README fails here.
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <regex>
-#include <sstream>
 
 #include "exporter/app/flags.h"
+#include "exporter/testing/fixtures.h"
 
 namespace gvisor_exporter {
 namespace {
 
-std::string Readme() {
-  std::ifstream in(std::string(GVE_SOURCE_DIR) + "/README.md");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+std::string Readme() { return testing::ReadFixture("README.md"); }
 
 // "--name", "--[no-]name" (both spellings).
 std::set<std::string> FlagsIn(const std::string& text) {

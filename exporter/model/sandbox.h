@@ -7,12 +7,37 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
+#include <typeindex>
 #include <utility>
 #include <vector>
 
 namespace gvisor_exporter {
+
+// Facts of a source that the model does not name (a new source, or one only
+// a test registers): the source defines its own struct in its folder, puts it
+// here, and its metric definitions read it back, so adding one touches no
+// file outside that folder. Keyed by the struct's type; immutable once put,
+// shared by copies. The sources the exporter ships use the named fields
+// below, which the views and the joins read too.
+class Extensions {
+ public:
+  template <typename T>
+  void Put(T facts) {
+    parts_[std::type_index(typeid(T))] = std::make_shared<const T>(std::move(facts));
+  }
+  // Null when no source put a T.
+  template <typename T>
+  const T* Get() const {
+    auto it = parts_.find(std::type_index(typeid(T)));
+    return it == parts_.end() ? nullptr : static_cast<const T*>(it->second.get());
+  }
+
+ private:
+  std::map<std::type_index, std::shared_ptr<const void>> parts_;
+};
 
 // Host cgroup of a sandbox as recorded in its state file.
 struct CgroupRef {
@@ -191,6 +216,7 @@ struct SandboxSnapshot {
   // not list the pod.
   std::string runtime_handler;  // RuntimeClass handler, e.g. "runsc"
   std::string runtime_class;    // RuntimeClass name (Kubernetes API, else --runtime.classes)
+  Extensions extensions;        // facts of sources the model does not name
 };
 
 // One pod sandbox as listed by the CRI runtime (runc pods included), mapped.
@@ -258,6 +284,7 @@ struct NodeSnapshot {
   std::optional<TracePacketCounts> trace_packets;  // set when syscall statistics are enabled
   std::optional<CriState> cri;                     // set when a CRI endpoint is configured
   std::optional<KubeState> kube;                   // set when --kubernetes.api is not off
+  Extensions extensions;                           // facts of sources the model does not name
 };
 
 }  // namespace gvisor_exporter

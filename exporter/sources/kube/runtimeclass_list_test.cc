@@ -4,16 +4,13 @@
 
 #include <string>
 
-#include "exporter/common/file_util.h"
+#include "exporter/testing/fixtures.h"
 
 namespace gvisor_exporter {
 namespace {
 
 std::string Testdata(const std::string& name) {
-  auto s = ReadFileBounded(std::string(GVE_SOURCE_DIR) + "/exporter/sources/kube/testdata/" + name,
-                           1 << 20);
-  EXPECT_TRUE(s.ok()) << name;
-  return s.ok() ? *s : "";
+  return testing::ReadFixture("exporter/sources/kube/testdata/" + name);
 }
 
 std::string List(const std::string& items) {
