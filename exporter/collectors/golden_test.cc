@@ -10,7 +10,7 @@
 #include <sstream>
 #include <string>
 
-#include "exporter/collectors/render.h"
+#include "exporter/collectors/metric_catalog.h"
 #include "exporter/collectors/snapshot_collector.h"
 #include "exporter/collectors/testing_golden.h"
 #include "exporter/collectors/testing_snapshot.h"
@@ -69,10 +69,8 @@ std::string HealthText(const NodeSnapshot* snap) {
   health.suppressed_logs = 5;
   health.now_seconds = snap ? snap->timestamp_seconds + 2.5 : 0;
   health.process = MakeGoldenProcessStats();
-  Families families;
-  RenderExporter(snap, health, &families);
   std::string text;
-  AppendTextFormat(families, &text);
+  AppendHealthText(snap, health, &text);
   const std::string build = "\ngvisor_exporter_build_info{";
   const size_t b = text.find(build);
   EXPECT_NE(b, std::string::npos);
