@@ -1,5 +1,6 @@
 #include "exporter/collectors/metric_catalog.h"
 
+#include <algorithm>
 #include <atomic>
 #include <set>
 #include <sstream>
@@ -33,6 +34,7 @@ namespace {
 std::atomic<uint64_t> label_arity_errors{0};
 
 constexpr size_t kSandboxLabels = 3;  // SANDBOX_LABELS
+constexpr size_t kMaxLabels = 16;     // per row (a unit test checks every row)
 
 }  // namespace
 
@@ -51,7 +53,8 @@ Samples::Samples(const MetricRow& row) : row_(row), fixed_labels_(row.labels.siz
 void Samples::Add(Values values, std::span<const std::string> extra_names,
                   std::span<const std::string> extra_values, double value) {
   const size_t prefix = sandbox_ != nullptr ? kSandboxLabels : 0;
-  if (prefix + values.size() != fixed_labels_ || extra_names.size() != extra_values.size() ||
+  if (prefix + values.size() != fixed_labels_ || fixed_labels_ > kMaxLabels ||
+      extra_names.size() != extra_values.size() ||
       (!extra_names.empty() && fixed_labels_ == row_.labels.size())) {
     label_arity_errors.fetch_add(1, std::memory_order_relaxed);
     LogError("internal: wrong number of label values",
@@ -62,8 +65,7 @@ void Samples::Add(Values values, std::span<const std::string> extra_names,
     Write({values.begin(), values.size()}, extra_names, extra_values, value);
     return;
   }
-  std::string_view all[16];
-  if (prefix + values.size() > std::size(all)) return;
+  std::string_view all[kMaxLabels];
   all[0] = sandbox_->pod_namespace;
   all[1] = sandbox_->pod_name;
   all[2] = sandbox_->id;

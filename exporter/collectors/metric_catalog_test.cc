@@ -34,6 +34,7 @@ TEST(MetricCatalogTest, EveryRowHasOneFillAndWellFormedLabels) {
       EXPECT_STREQ(row->labels[1], "pod");
       EXPECT_STREQ(row->labels[2], "sandbox_id");
     }
+    EXPECT_LE(row->labels.size(), 16u);
     std::set<std::string> labels;
     for (size_t i = 0; i < row->labels.size(); ++i) {
       const std::string l = row->labels[i];

@@ -21,9 +21,8 @@ const MetricRow kRows[] = {
          }},
     {.name = "gvisor_exporter_collector_success",
      .type = MetricType::Gauge,
-     .help = "1 when the source worked for every sandbox at the last poll, 0 "
-             "when it failed for at least one "
-             "(details in gvisor_exporter_errors_total).",
+     .help = "1 when the source worked for every sandbox at the last poll, 0 when it failed for "
+             "at least one (details in gvisor_exporter_errors_total).",
      .labels = {"collector"},
      .group = "Exporter",
      .scrape =

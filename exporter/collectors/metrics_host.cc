@@ -77,24 +77,22 @@ const MetricRow kRows[] = {
     {.name = "gvisor_sandbox_host_memory_pss_bytes",
      .type = MetricType::Gauge,
      .help = "Proportional set size (smaps_rollup Pss) of the sandbox's host processes by role; "
-             "re-read "
-             "when the sandbox's RSS or the node's runsc process count moves it, or "
+             "re-read when the sandbox's RSS or the node's runsc process count moves it, or "
              "--collector.host.pss-max-age passes.",
      .labels = {SANDBOX_LABELS, "role"},
      .group = "Host cost",
      .sandbox = PerRole<&RoleTotals::pss>},
     {.name = "gvisor_sandbox_host_memory_rss_bytes",
      .type = MetricType::Gauge,
-     .help = "Resident set size (/proc stat or smaps_rollup) of the sandbox's host "
-             "processes by role; sums double count shared pages, prefer PSS.",
+     .help = "Resident set size (/proc stat or smaps_rollup) of the sandbox's host processes by "
+             "role; sums double count shared pages, prefer PSS.",
      .labels = {SANDBOX_LABELS, "role"},
      .group = "Host cost",
      .sandbox = PerRole<&RoleTotals::rss>},
     {.name = "gvisor_sandbox_host_cpu_seconds_total",
      .type = MetricType::Counter,
      .help = "CPU time of the sandbox's live host processes by role and mode (user, system). "
-             "Exited stub "
-             "processes drop out of the sum (a counter reset).",
+             "Exited stub processes drop out of the sum (a counter reset).",
      .labels = {SANDBOX_LABELS, "role", "mode"},
      .group = "Host cost",
      .sandbox =
@@ -210,8 +208,8 @@ const MetricRow kRows[] = {
     {.name = "gvisor_sandbox_memory_overhead_cgroup_bytes",
      .type = MetricType::Gauge,
      .help = "The same overhead measured against the sandbox's host cgroup usage instead of PSS "
-             "(what the "
-             "kernel charges the pod; excludes shared page cache first charged elsewhere).",
+             "(what the kernel charges the pod; excludes shared page cache first charged "
+             "elsewhere).",
      .labels = {SANDBOX_LABELS},
      .group = "Overhead",
      .sandbox =

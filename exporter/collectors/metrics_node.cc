@@ -25,8 +25,8 @@ const MetricRow kRows[] = {
          }},
     {.name = "gvisor_runsc_info",
      .type = MetricType::Gauge,
-     .help = "Always 1: the runsc binary found on the node and its version "
-             "(version=\"\" when runsc is not installed or did not answer).",
+     .help = "Always 1: the runsc binary found on the node and its version (version=\"\" when "
+             "runsc is not installed or did not answer).",
      .labels = {"version"},
      .group = "Node",
      .node = [](const NodeSnapshot& snap, Samples& w) { w.Add({snap.node.runsc_version}, 1); }},
@@ -39,8 +39,8 @@ const MetricRow kRows[] = {
                 Samples& w) { w.Add({}, snap.node.kvm_device_present ? 1 : 0); }},
     {.name = "gvisor_node_kvm_usable",
      .type = MetricType::Gauge,
-     .help = "1 when /dev/kvm opens read-write and answers KVM_GET_API_VERSION (12). "
-             "Necessary, not sufficient, for runsc's kvm platform.",
+     .help = "1 when /dev/kvm opens read-write and answers KVM_GET_API_VERSION (12). Necessary, "
+             "not sufficient, for runsc's kvm platform.",
      .labels = {},
      .group = "Node",
      .node = [](const NodeSnapshot& snap, Samples& w) { w.Add({}, snap.node.kvm_usable ? 1 : 0); }},

@@ -81,8 +81,8 @@ const MetricRow kRows[] = {
          }},
     {.name = "gvisor_cri_info",
      .type = MetricType::Gauge,
-     .help = "Always 1 while the CRI runtime is up: its CRI version, name and "
-             "version (CRI Version).",
+     .help = "Always 1 while the CRI runtime is up: its CRI version, name and version (CRI "
+             "Version).",
      .labels = {"version", "runtime_name", "runtime_version"},
      .group = "Pods (CRI)",
      .node =
@@ -130,9 +130,9 @@ const MetricRow kRows[] = {
          }},
     {.name = "gvisor_policy_unsandboxed_pod",
      .type = MetricType::Gauge,
-     .help = "Always 1: a ready pod in a --policy.sandboxed-namespaces namespace that does not run "
-             "under "
-             "a gVisor handler (the pods a sandboxing admission policy should have stopped).",
+     .help = "Always 1: a ready pod in a --policy.sandboxed-namespaces namespace that does not "
+             "run under a gVisor handler (the pods a sandboxing admission policy should have "
+             "stopped).",
      .labels = {"namespace", "pod", "uid", "runtime_handler"},
      .group = "Pods (CRI)",
      .node =

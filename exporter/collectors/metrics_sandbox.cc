@@ -23,10 +23,9 @@ void Interfaces(const SandboxSnapshot& s, Samples& w) {
 const MetricRow kRows[] = {
     {.name = "gvisor_sandbox_info",
      .type = MetricType::Gauge,
-     .help = "Always 1: one series per running gVisor sandbox (pod), with its pod "
-             "uid, the runsc root it was found under, its sentry host pid, and "
-             "the pod's RuntimeClass handler and name from CRI (both \"\" when "
-             "CRI is off, down or does not list the pod).",
+     .help = "Always 1: one series per running gVisor sandbox (pod), with its pod uid, the runsc "
+             "root it was found under, its sentry host pid, and the pod's RuntimeClass handler "
+             "and name from CRI (both \"\" when CRI is off, down or does not list the pod).",
      .labels = {SANDBOX_LABELS, "pod_uid", "root", "sentry_pid", "runtime_handler",
                 "runtime_class"},
      .group = "Sandboxes",
@@ -39,8 +38,7 @@ const MetricRow kRows[] = {
     {.name = "gvisor_container_info",
      .type = MetricType::Gauge,
      .help = "Always 1: one series per container of a sandbox (the pause container has "
-             "container=\"\"), "
-             "with its runsc container id, image and runsc status.",
+             "container=\"\"), with its runsc container id, image and runsc status.",
      .labels = {SANDBOX_LABELS, "container", "container_id", "image", "status"},
      .group = "Sandboxes",
      .sandbox =
@@ -52,9 +50,8 @@ const MetricRow kRows[] = {
     {.name = "gvisor_sandbox_platform_info",
      .type = MetricType::Gauge,
      .help = "Always 1: platform and configuration the sandbox runs with (from the sentry command "
-             "line with "
-             "the runsc release's defaults, or metricMetadata of newer state files; `source` says "
-             "which).",
+             "line with the runsc release's defaults, or metricMetadata of newer state files; "
+             "`source` says which).",
      .labels = {SANDBOX_LABELS, "platform", "network", "file_access", "overlay", "debug", "strace",
                 "pod_init_config", "source"},
      .group = "Sandboxes",
@@ -68,16 +65,16 @@ const MetricRow kRows[] = {
     {.name = "gvisor_sandbox_stats_path_info",
      .type = MetricType::Gauge,
      .help = "Always 1: which path served this sandbox's in-sandbox usage at the last poll: "
-             "control_socket "
-             "(urpc, preferred), cli (runsc events/usage fallback) or none (both failed).",
+             "control_socket (urpc, preferred), cli (runsc events/usage fallback) or none (both "
+             "failed).",
      .labels = {SANDBOX_LABELS, "path"},
      .group = "Sandboxes",
      .sandbox = [](const SandboxSnapshot& s,
                    Samples& w) { w.Add({StatsPathName(s.usage.path)}, 1); }},
     {.name = "gvisor_sandbox_memory_total_bytes",
      .type = MetricType::Gauge,
-     .help = "Memory used inside the sandbox as accounted by the sentry "
-             "(Usage.Collect / `runsc usage` Total).",
+     .help = "Memory used inside the sandbox as accounted by the sentry (Usage.Collect / `runsc "
+             "usage` Total).",
      .labels = {SANDBOX_LABELS},
      .group = "In-sandbox usage",
      .sandbox =
@@ -87,8 +84,8 @@ const MetricRow kRows[] = {
     {.name = "gvisor_sandbox_memory_bytes",
      .type = MetricType::Gauge,
      .help = "Memory used inside the sandbox by category (anonymous, page_cache, mapped, tmpfs, "
-             "ramdiskfs, "
-             "system, unknown); the categories add up to gvisor_sandbox_memory_total_bytes.",
+             "ramdiskfs, system, unknown); the categories add up to "
+             "gvisor_sandbox_memory_total_bytes.",
      .labels = {SANDBOX_LABELS, "category"},
      .group = "In-sandbox usage",
      .sandbox =
@@ -174,8 +171,8 @@ const MetricRow kRows[] = {
     {.name = "gvisor_container_cpu_seconds_total",
      .type = MetricType::Counter,
      .help = "CPU time of a container's tasks as accounted by the sentry (10 ms granularity). "
-             "Absent when "
-             "the CLI path served the sandbox (runsc's CLI only has a cgroup-derived split).",
+             "Absent when the CLI path served the sandbox (runsc's CLI only has a cgroup-derived "
+             "split).",
      .labels = {SANDBOX_LABELS, "container"},
      .group = "In-sandbox usage",
      .sandbox =

@@ -74,11 +74,9 @@ const MetricRow kRows[] = {
      .type = MetricType::Counter,
      .help = "Syscalls a container's tasks made, by syscall name (raw syscall enter events of the "
              "sandbox's trace session; only for sandboxes with syscall statistics on). Per "
-             "container the "
-             "first --syscalls.max-per-container syscalls get a series, later ones count under "
-             "syscall=\"other\". container is the CRI container name (\"\" for the pause "
-             "container) or, "
-             "for a container not (yet) in the state directory, its id.",
+             "container the first --syscalls.max-per-container syscalls get a series, later ones "
+             "count under syscall=\"other\". container is the CRI container name (\"\" for the "
+             "pause container) or, for a container not (yet) in the state directory, its id.",
      .labels = {SANDBOX_LABELS, "container", "syscall"},
      .group = "Syscalls",
      .sandbox = BySyscall<&ContainerSyscalls::calls, false>},
@@ -86,8 +84,7 @@ const MetricRow kRows[] = {
      .type = MetricType::Counter,
      .help = "Syscalls that returned an error, by syscall and errno name (exit events; needs "
              "--syscalls.errors). Per container the first --syscalls.max-errors-per-container "
-             "pairs get "
-             "a series, later ones count under syscall=\"other\",errno=\"other\".",
+             "pairs get a series, later ones count under syscall=\"other\",errno=\"other\".",
      .labels = {SANDBOX_LABELS, "container", "syscall", "errno"},
      .group = "Syscalls",
      .sandbox = Errors<false>},
@@ -115,25 +112,22 @@ const MetricRow kRows[] = {
     {.name = "gvisor_container_syscall_errors_sampled_total",
      .type = MetricType::Counter,
      .help = "gvisor_container_syscall_errors_total for sandboxes sampled with --syscalls.sample: "
-             "errors "
-             "seen while the sandbox was traced.",
+             "errors seen while the sandbox was traced.",
      .labels = {SANDBOX_LABELS, "container", "syscall", "errno"},
      .group = "Syscalls",
      .sandbox = Errors<true>},
     {.name = "gvisor_container_syscalls_unimplemented_sampled_total",
      .type = MetricType::Counter,
      .help = "gvisor_container_syscalls_unimplemented_total for sandboxes sampled with "
-             "--syscalls.sample: "
-             "ENOSYS seen while the sandbox was traced.",
+             "--syscalls.sample: ENOSYS seen while the sandbox was traced.",
      .labels = {SANDBOX_LABELS, "container", "syscall"},
      .group = "Syscalls",
      .sandbox = BySyscall<&ContainerSyscalls::unimplemented, true>},
     {.name = "gvisor_sandbox_syscall_traced_seconds_total",
      .type = MetricType::Counter,
      .help = "Time the sandbox had a trace session, for sandboxes sampled with --syscalls.sample "
-             "(about "
-             "ON/PERIOD of the time; window ends fall on polls): what the *_sampled_total counters "
-             "cover.",
+             "(about ON/PERIOD of the time; window ends fall on polls): what the *_sampled_total "
+             "counters cover.",
      .labels = {SANDBOX_LABELS},
      .group = "Syscalls",
      .sandbox =
@@ -175,8 +169,8 @@ const MetricRow kRows[] = {
          }},
     {.name = "gvisor_exporter_trace_packets_total",
      .type = MetricType::Counter,
-     .help = "Trace packets received from all sandboxes, by what became of them (syscall, ignored, "
-             "unknown_type, malformed, truncated, invalid_sysno, handshake).",
+     .help = "Trace packets received from all sandboxes, by what became of them (syscall, "
+             "ignored, unknown_type, malformed, truncated, invalid_sysno, handshake).",
      .labels = {"result"},
      .group = "Syscalls",
      .node =
