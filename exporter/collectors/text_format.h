@@ -39,7 +39,9 @@ void AppendSanitizedLabelValue(std::string_view v, std::string* out);
 // A sample value as TextSerializer writes it.
 void AppendSampleValue(double v, std::string* out);
 
-// Families as text (a family without samples is not written).
+// Families as text (a family without samples is not written). The exporter
+// writes its text from the metric rows with the helpers above; this is for
+// families from elsewhere (tests compare it with TextSerializer).
 void AppendTextFormat(const std::vector<prometheus::MetricFamily>& families, std::string* out);
 
 }  // namespace gvisor_exporter
