@@ -56,7 +56,7 @@
 
 #include "bench/synthetic_snapshot.h"
 #include "exporter/collectors/exposition_body.h"
-#include "exporter/collectors/render.h"
+#include "exporter/collectors/metric_catalog.h"
 #include "exporter/collectors/snapshot_collector.h"
 #include "exporter/collectors/testing_gzip.h"
 #include "exporter/collectors/text_format.h"
@@ -293,16 +293,14 @@ uint64_t GzipSize(const std::string& path) {
 // The size of the per-scrape health block (exporter's own families), to
 // separate it from the snapshot's pre-rendered text.
 uint64_t HealthBytes(const SnapshotStore& store, const ErrorReporter& errors) {
-  Families families;
   ExporterHealth health;
   health.error_counts = errors.Counts();
   health.suppressed_logs = errors.suppressed_logs();
   health.now_seconds =
       std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   const auto snap = store.Get();
-  RenderExporter(snap.get(), health, &families);
   std::string text;
-  AppendTextFormat(families, &text);
+  AppendHealthText(snap.get(), health, &text);
   return text.size();
 }
 

@@ -36,6 +36,15 @@ DeflatedText DeflateText(std::string_view text, int level);
 // users see the pieces in order.
 using BodyPieces = std::vector<std::shared_ptr<const std::string>>;
 
+// What the HTTP server serves at the telemetry path (SnapshotCollector).
+class Exposition {
+ public:
+  virtual ~Exposition() = default;
+  // The exposition as a finished body appended to `out`: identity text, or
+  // with `gzip` one complete gzip member (members concatenate).
+  virtual void ExpositionParts(bool gzip, BodyPieces* out) const = 0;
+};
+
 class ExpositionBody {
  public:
   // Level for text compressed per response (small; see SnapshotCollector for

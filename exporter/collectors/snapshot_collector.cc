@@ -2,32 +2,23 @@
 
 #include <chrono>
 
-#include "exporter/collectors/chunked_render.h"
-#include "exporter/collectors/render.h"
-#include "exporter/collectors/text_format.h"
-
 namespace gvisor_exporter {
 
-std::vector<prometheus::MetricFamily> SnapshotCollector::HealthFamilies(
-    const NodeSnapshot* snap) const {
-  std::vector<prometheus::MetricFamily> out;
+ExporterHealth SnapshotCollector::Health() const {
   ExporterHealth health;
   health.error_counts = errors_->Counts();
   health.suppressed_logs = errors_->suppressed_logs();
   health.now_seconds =
       std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   if (process_) health.process = process_();
-  RenderExporter(snap, health, &out);
-  return out;
+  return health;
 }
 
 std::vector<prometheus::MetricFamily> SnapshotCollector::Collect() const {
   std::vector<prometheus::MetricFamily> out;
   std::shared_ptr<const NodeSnapshot> snap = store_->Get();
-  if (snap) RenderSnapshot(*snap, &out);
-  auto health = HealthFamilies(snap.get());
-  out.insert(out.end(), std::make_move_iterator(health.begin()),
-             std::make_move_iterator(health.end()));
+  if (snap) SnapshotFamilies(*snap, &out);
+  HealthFamilies(snap.get(), Health(), &out);
   return out;
 }
 
@@ -68,9 +59,15 @@ std::shared_ptr<const SnapshotCollector::Cached> SnapshotCollector::Entry(
     // Rendered outside the lock: concurrent scrapes of a new snapshot may
     // both render it (same bytes); neither waits for the other.
     auto text = std::make_shared<std::string>();
-    // In chunks of sandboxes: the whole snapshot's families would be
-    // several times the text's size (chunked_render.h).
-    if (snap) RenderSnapshotText(*snap, text.get());
+    if (snap) {
+      // Snapshots of a node change little from poll to poll: sized from the
+      // last text (and a little more), the buffer is rarely regrown, which
+      // would hold the old and the new buffer at once.
+      const size_t last = last_text_size_.load(std::memory_order_relaxed);
+      if (last > 0) text->reserve(last + last / 16);
+      AppendSnapshotText(*snap, text.get());
+      last_text_size_.store(text->size(), std::memory_order_relaxed);
+    }
     entry = Install(std::make_shared<const Cached>(Cached{snap, std::move(text), nullptr}));
   }
   if (!gzip || entry->deflated) return entry;
@@ -89,7 +86,7 @@ void SnapshotCollector::AppendExposition(std::string* out) const {
   std::shared_ptr<const Cached> entry = Entry(snap, false);
   out->reserve(out->size() + entry->text->size() + 8192);
   out->append(*entry->text);
-  AppendTextFormat(HealthFamilies(snap.get()), out);
+  AppendHealthText(snap.get(), Health(), out);
 }
 
 void SnapshotCollector::AppendExposition(ExpositionBody* body) const {
@@ -99,7 +96,7 @@ void SnapshotCollector::AppendExposition(ExpositionBody* body) const {
   std::shared_ptr<const Cached> entry = Entry(snap, body->gzip());
   body->AddShared(entry->text, entry->deflated);
   std::string health;
-  AppendTextFormat(HealthFamilies(snap.get()), &health);
+  AppendHealthText(snap.get(), Health(), &health);
   body->AddText(std::move(health));
 }
 

@@ -9,8 +9,9 @@
 // Only the exporter's own health (snapshot age, error counts, process_*
 // metrics) is rendered per scrape. At 200 sandboxes this takes a ~8-30 ms render off the scrape
 // path (it moves to the poll), and no scrape makes a multi-megabyte copy of the text (each HTTP
-// worker thread's malloc arena used to keep one). The render goes through RenderSnapshotText
-// (chunked_render.h), 16 sandboxes at a time, so its temporaries stay ~2x the text rather than ~4x.
+// worker thread's malloc arena used to keep one). The render writes each family
+// straight from its metric row into the text (metric_catalog.h), into a buffer
+// sized from the previous snapshot's text, so it needs little beyond the text.
 //
 // Prometheus asks for gzip. The snapshot's text is compressed once per
 // snapshot too (a raw deflate stream that a gzip member can continue, see
@@ -31,13 +32,14 @@
 #include <vector>
 
 #include "exporter/collectors/exposition_body.h"
+#include "exporter/collectors/metric_catalog.h"
 #include "exporter/common/error_reporter.h"
 #include "exporter/model/process_stats.h"
 #include "exporter/model/snapshot_store.h"
 
 namespace gvisor_exporter {
 
-class SnapshotCollector : public prometheus::Collectable {
+class SnapshotCollector : public prometheus::Collectable, public Exposition {
  public:
   // zlib level of the cached snapshot text. Measured on 7.5 MB (200
   // sandboxes, syscall statistics on): level 1 takes ~21 ms of the poll
@@ -64,7 +66,7 @@ class SnapshotCollector : public prometheus::Collectable {
   // compressed form) shared, not copied, then the health.
   void AppendExposition(ExpositionBody* body) const;
   // The exposition alone as a finished body (identity or one gzip member).
-  void ExpositionParts(bool gzip, BodyPieces* out) const;
+  void ExpositionParts(bool gzip, BodyPieces* out) const override;
 
   // Renders the current snapshot's text now if it is not cached yet, and
   // compresses it if a gzip scrape has been seen.
@@ -85,7 +87,8 @@ class SnapshotCollector : public prometheus::Collectable {
   // Caches `entry` unless a newer snapshot (or the same one, compressed) is
   // cached; returns what to serve for entry's snapshot.
   std::shared_ptr<const Cached> Install(std::shared_ptr<const Cached> entry) const;
-  std::vector<prometheus::MetricFamily> HealthFamilies(const NodeSnapshot* snap) const;
+  // The exporter's health now.
+  ExporterHealth Health() const;
 
   const SnapshotStore* store_;
   const ErrorReporter* errors_;
@@ -97,6 +100,8 @@ class SnapshotCollector : public prometheus::Collectable {
   mutable std::mutex compress_mu_;
   mutable std::atomic<bool> gzip_seen_{false};
   mutable std::atomic<uint64_t> compressions_{0};
+  // Size of the last rendered text: the next one's buffer is sized from it.
+  mutable std::atomic<size_t> last_text_size_{0};
 };
 
 }  // namespace gvisor_exporter

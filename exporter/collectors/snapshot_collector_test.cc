@@ -8,10 +8,10 @@
 #include <sstream>
 #include <thread>
 
-#include "exporter/collectors/family_builder.h"
 #include "exporter/collectors/metric_catalog.h"
 #include "exporter/collectors/testing_gzip.h"
 #include "exporter/collectors/testing_snapshot.h"
+#include "exporter/collectors/text_format.h"
 #include "exporter/testing/fixtures.h"
 
 namespace gvisor_exporter {
@@ -103,7 +103,7 @@ TEST(SnapshotCollectorTest, EverySeriesIsUniqueAndDeclared) {
   errors.Report("cli", TimeoutError("x"), "s");
   SnapshotCollector c(&store, &errors);
   std::set<std::string> declared;
-  for (const MetricDef* d : AllMetrics()) declared.insert(d->name);
+  for (const MetricRow* d : AllMetrics()) declared.insert(d->name);
   std::set<std::string> seen;
   for (const auto& f : c.Collect()) {
     EXPECT_TRUE(declared.count(f.name)) << f.name;
@@ -118,7 +118,7 @@ TEST(SnapshotCollectorTest, EverySeriesIsUniqueAndDeclared) {
 
 TEST(MetricCatalogTest, NamesFollowPrometheusConventions) {
   std::set<std::string> names;
-  for (const MetricDef* d : AllMetrics()) {
+  for (const MetricRow* d : AllMetrics()) {
     const std::string n = d->name;
     EXPECT_TRUE(names.insert(n).second) << "declared twice: " << n;
     // process_* are the client libraries' standard names for the exporter itself.

@@ -54,7 +54,7 @@ class HttpAuthTest : public ::testing::Test {
     o.web.headers = {{"X-Frame-Options", "deny"},
                      {"Content-Security-Policy", "default-src 'self'"}};
     server_ = std::make_unique<HttpServer>(
-        o, std::vector<std::shared_ptr<prometheus::Collectable>>{c},
+        o, std::vector<std::shared_ptr<const Exposition>>{c},
         [] { return std::make_pair(true, std::string("ok")); }, &store_);
     ASSERT_TRUE(server_->Start().ok());
   }

@@ -11,8 +11,7 @@
 #include <optional>
 #include <thread>
 
-#include "exporter/collectors/snapshot_collector.h"
-#include "exporter/collectors/text_format.h"
+#include "exporter/collectors/exposition_body.h"
 #include "exporter/common/version.h"
 #include "exporter/http/basic_auth.h"
 #include "exporter/http/civetweb_tls.h"
@@ -163,10 +162,10 @@ class HttpServer::Handler : public CivetHandler {
 };
 
 HttpServer::HttpServer(HttpOptions options,
-                       std::vector<std::shared_ptr<prometheus::Collectable>> collectables,
+                       std::vector<std::shared_ptr<const Exposition>> expositions,
                        HealthCheck health, const SnapshotStore* snapshots)
     : options_(std::move(options)),
-      collectables_(std::move(collectables)),
+      expositions_(std::move(expositions)),
       health_(std::move(health)),
       snapshots_(snapshots),
       handler_(std::make_unique<Handler>(this)) {}
@@ -309,19 +308,12 @@ HttpResponse HttpServer::Respond(const HttpRequest& req) const {
   const std::string& path = req.path;
   if (path == options_.telemetry_path) {
     r.content_type = kMetricsContentType;
-    ExpositionBody body(AcceptsGzip(req.accept_encoding));
-    for (const auto& c : collectables_) {
-      // The snapshot collector serves its text pre-rendered per snapshot.
-      if (const auto* sc = dynamic_cast<const SnapshotCollector*>(c.get())) {
-        sc->AppendExposition(&body);
-      } else {
-        std::string text;
-        AppendTextFormat(c->Collect(), &text);
-        body.AddText(std::move(text));
-      }
-    }
-    if (body.gzip()) r.content_encoding = "gzip";
-    r.body = body.Finish();
+    const bool gzip = AcceptsGzip(req.accept_encoding);
+    if (gzip) r.content_encoding = "gzip";
+    // Nothing registered: an empty text (with gzip, an empty member).
+    if (expositions_.empty()) r.body = ExpositionBody(gzip).Finish();
+    // Each a finished body (with gzip a member; members concatenate).
+    for (const auto& e : expositions_) e->ExpositionParts(gzip, &r.body);
     return r;
   }
   // The other pages: one piece, never compressed.

@@ -1,6 +1,6 @@
 // The exporter's HTTP endpoint (civetweb): the telemetry path serves the
-// registered Collectables in the text format (the snapshot collector's
-// pre-rendered text, others rendered per request); `/` is a landing page,
+// registered Expositions (the snapshot collector's pre-rendered text and its
+// per-scrape health; exposition_body.h); `/` is a landing page,
 // `/healthz` a liveness check, `/sandboxes` the current snapshot as an HTML
 // table or JSON. Everything is rendered from the in-memory snapshot only, so a
 // request never waits on a sandbox.
@@ -16,8 +16,6 @@
 // when users are configured (basic_auth.h); /healthz stays open for kubelet
 // probes, which cannot send credentials (TLS still applies to it).
 #pragma once
-
-#include <prometheus/collectable.h>
 
 #include <functional>
 #include <memory>
@@ -82,9 +80,8 @@ using HealthCheck = std::function<std::pair<bool, std::string>()>;
 
 class HttpServer {
  public:
-  HttpServer(HttpOptions options,
-             std::vector<std::shared_ptr<prometheus::Collectable>> collectables, HealthCheck health,
-             const SnapshotStore* snapshots = nullptr);
+  HttpServer(HttpOptions options, std::vector<std::shared_ptr<const Exposition>> expositions,
+             HealthCheck health, const SnapshotStore* snapshots = nullptr);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
@@ -107,7 +104,7 @@ class HttpServer {
   // Everything but the telemetry path.
   int Page(const HttpRequest& request, std::string* content_type, std::string* body) const;
   HttpOptions options_;
-  std::vector<std::shared_ptr<prometheus::Collectable>> collectables_;
+  std::vector<std::shared_ptr<const Exposition>> expositions_;
   HealthCheck health_;
   const SnapshotStore* snapshots_;  // null: no /sandboxes page
   std::unique_ptr<Handler> handler_;

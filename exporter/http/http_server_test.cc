@@ -55,7 +55,7 @@ class HttpServerTest : public ::testing::Test {
     o.listen_address = "127.0.0.1:0";
     o.telemetry_path = "/custom-metrics";
     server_ = std::make_unique<HttpServer>(
-        o, std::vector<std::shared_ptr<prometheus::Collectable>>{c},
+        o, std::vector<std::shared_ptr<const Exposition>>{c},
         [this] { return std::make_pair(healthy_, std::string("msg")); }, &store_);
     ASSERT_TRUE(server_->Start().ok());
     ASSERT_GT(server_->port(), 0);

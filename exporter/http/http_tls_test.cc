@@ -108,9 +108,8 @@ class HttpTlsTest : public ::testing::Test {
     o.web.tls.key_file = Path("live.key");
     if (auth != ClientAuth::kNoClientCert) o.web.tls.client_ca_file = Path(client_ca);
     o.web.tls.client_auth = auth;
-    server_ =
-        std::make_unique<HttpServer>(o, std::vector<std::shared_ptr<prometheus::Collectable>>{},
-                                     [] { return std::make_pair(true, std::string("ok")); });
+    server_ = std::make_unique<HttpServer>(o, std::vector<std::shared_ptr<const Exposition>>{},
+                                           [] { return std::make_pair(true, std::string("ok")); });
     const Status s = server_->Start();
     ASSERT_TRUE(s.ok()) << s.message();
   }

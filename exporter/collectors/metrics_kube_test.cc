@@ -2,7 +2,7 @@
 #include <gtest/gtest.h>
 #include <prometheus/text_serializer.h>
 
-#include "exporter/collectors/render.h"
+#include "exporter/collectors/metric_catalog.h"
 #include "exporter/collectors/testing_snapshot.h"
 
 namespace gvisor_exporter {
@@ -13,7 +13,7 @@ using ::testing::Not;
 
 std::string Render(const NodeSnapshot& n) {
   Families f;
-  RenderKube(n, &f);
+  SnapshotFamilies(n, &f);
   return prometheus::TextSerializer().Serialize(f);
 }
 
@@ -58,7 +58,11 @@ TEST(RenderKubeTest, DownBeforeAnyListHasOnlyUp) {
   EXPECT_THAT(text, Not(HasSubstr("gvisor_runtimeclass_")));
 }
 
-TEST(RenderKubeTest, OffRendersNothing) { EXPECT_EQ(Render(MakeTestSnapshot()), ""); }
+TEST(RenderKubeTest, OffRendersNothing) {
+  const std::string text = Render(MakeTestSnapshot());
+  EXPECT_THAT(text, Not(HasSubstr("gvisor_kubernetes_api_up")));
+  EXPECT_THAT(text, Not(HasSubstr("gvisor_runtimeclass_")));
+}
 
 }  // namespace
 }  // namespace gvisor_exporter

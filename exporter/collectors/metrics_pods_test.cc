@@ -2,7 +2,7 @@
 #include <gtest/gtest.h>
 #include <prometheus/text_serializer.h>
 
-#include "exporter/collectors/render.h"
+#include "exporter/collectors/metric_catalog.h"
 #include "exporter/collectors/testing_snapshot.h"
 
 namespace gvisor_exporter {
@@ -44,8 +44,7 @@ NodeSnapshot WithCri() {
 
 std::string Render(const NodeSnapshot& n) {
   Families f;
-  RenderSandboxes(n, &f);
-  RenderPods(n, &f);
+  SnapshotFamilies(n, &f);
   return prometheus::TextSerializer().Serialize(f);
 }
 
