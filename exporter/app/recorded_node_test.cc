@@ -10,9 +10,9 @@
 //
 // Any change to what the node's metrics say shows as a diff against
 // testdata/recorded_node.prom. Rewrite it on purpose with
-// GVE_UPDATE_GOLDEN=1 ./app_test --gtest_filter='RecordedNode*', and review
-// the diff. Values that are timings (durations, snapshot age) or the build's
-// version are masked.
+// GVE_UPDATE_GOLDEN=1 build/app_test --gtest_filter='RecordedNode*', and
+// review the diff (exporter/testing/golden.h). Values that are timings (durations, snapshot age) or
+// the build's version are masked.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -28,6 +28,7 @@
 #include "exporter/sources/cri/test_util.h"
 #include "exporter/sources/runsc_state/test_util.h"
 #include "exporter/testing/fixtures.h"
+#include "exporter/testing/golden.h"
 #include "exporter/testing/temp_dir.h"
 
 namespace gvisor_exporter {
@@ -123,13 +124,7 @@ TEST(RecordedNodeTest, ExpositionMatchesTheGoldenFile) {
   collector.AppendExposition(&text);
   const std::string got = MaskVolatile(text, dir.path());
 
-  if (std::getenv("GVE_UPDATE_GOLDEN") != nullptr) {
-    std::ofstream(testing::FixturePath(kGolden), std::ios::binary) << got;
-    GTEST_SKIP() << "rewrote " << kGolden;
-  }
-  const std::string want = testing::ReadFixture(kGolden);
-  EXPECT_EQ(got, want) << "the exposition of the recorded node changed; if on purpose, rewrite "
-                       << kGolden << " with GVE_UPDATE_GOLDEN=1 and review its diff";
+  testing::ExpectGolden(kGolden, got);
   // The golden file is not empty by accident: the sandbox was found, read
   // through the CLI fallback, costed from /proc and its cgroup, and joined
   // with its pod.

@@ -100,9 +100,10 @@ int RunExporter(int argc, char** argv) {
   poll_options.after_publish = [collector, self] {
     self->CountOpenFds();
     collector->Prepare();
-    // Rendering builds ~4x the text's size in temporaries (label maps,
-    // families) and frees them; glibc keeps freed memory in its arenas, which
-    // at 200 sandboxes was ~27 MiB of RSS holding nothing. Give it back once
+    // A poll frees what it built (the previous snapshot, the previous text,
+    // the sources' temporaries); glibc keeps freed memory in its arenas, which
+    // at 200 sandboxes was ~27 MiB of RSS holding nothing when rendering still
+    // built families (~4x the text). Give it back once
     // per poll (measured: <= 7 ms at 500 sandboxes with syscall statistics)
     // when there is that much to give: at least 2 MiB and half of what is in
     // use. Trimming madvises every free run of pages in every arena, ~50

@@ -3,11 +3,10 @@
 // after an intended change, rewrite them with
 //   GVE_UPDATE_GOLDEN=1 build/collectors_test --gtest_filter='GoldenTest.*'
 // and review the diff.
+#include "exporter/testing/golden.h"
+
 #include <gtest/gtest.h>
 
-#include <cstdlib>
-#include <fstream>
-#include <sstream>
 #include <string>
 
 #include "exporter/collectors/metric_catalog.h"
@@ -19,32 +18,9 @@
 namespace gvisor_exporter {
 namespace {
 
-std::string GoldenPath(const std::string& name) {
-  return std::string(GVE_SOURCE_DIR) + "/exporter/collectors/testdata/" + name;
-}
-
 // Compares `text` with testdata/<name>, or rewrites it with GVE_UPDATE_GOLDEN=1.
 void ExpectGolden(const std::string& name, const std::string& text) {
-  const std::string path = GoldenPath(name);
-  const char* update = std::getenv("GVE_UPDATE_GOLDEN");
-  if (update != nullptr && std::string(update) == "1") {
-    std::ofstream(path, std::ios::binary) << text;
-    return;
-  }
-  std::ifstream in(path, std::ios::binary);
-  ASSERT_TRUE(in) << path << " is missing (GVE_UPDATE_GOLDEN=1 writes it)";
-  std::ostringstream want;
-  want << in.rdbuf();
-  // EXPECT_EQ on multi-megabyte strings prints too much: point at the first
-  // difference instead.
-  if (text == want.str()) return;
-  size_t i = 0;
-  while (i < text.size() && i < want.str().size() && text[i] == want.str()[i]) ++i;
-  const size_t from = i < 200 ? 0 : i - 200;
-  ADD_FAILURE() << name << " differs at byte " << i << " (got " << text.size() << " bytes, want "
-                << want.str().size() << ")\n--- got:\n"
-                << text.substr(from, 400) << "\n--- want:\n"
-                << want.str().substr(from, 400);
+  testing::ExpectGolden("exporter/collectors/testdata/" + name, text);
 }
 
 // The snapshot's part of the exposition (the health that follows it depends

@@ -10,11 +10,36 @@
 
 namespace gvisor_exporter {
 
+namespace {
+
+// Tables of RegisterMetricTable, filled during static initialization.
+std::vector<std::span<const MetricRow>>& RegisteredTables() {
+  static std::vector<std::span<const MetricRow>> tables;
+  return tables;
+}
+
+}  // namespace
+
+RegisterMetricTable::RegisterMetricTable(std::span<const MetricRow> rows) {
+  if (!rows.empty()) RegisteredTables().push_back(rows);
+}
+
 const std::vector<std::span<const MetricRow>>& MetricTables() {
-  // The only registration: a table listed here is rendered and documented.
-  static const std::vector<std::span<const MetricRow>> tables = {
-      SandboxMetrics(), HostMetrics(), SyscallMetrics(),  PodMetrics(),
-      KubeMetrics(),    NodeMetrics(), ExporterMetrics(), ProcessMetrics()};
+  // The built-in tables are listed here; a table listed here is rendered and
+  // documented. Per-scrape tables stay last (they follow the snapshot's text).
+  static const std::vector<std::span<const MetricRow>> tables = [] {
+    std::vector<std::span<const MetricRow>> t = {SandboxMetrics(), HostMetrics(), SyscallMetrics(),
+                                                 PodMetrics(),     KubeMetrics(), NodeMetrics()};
+    std::vector<std::span<const MetricRow>> registered = RegisteredTables();
+    std::sort(registered.begin(), registered.end(),
+              [](std::span<const MetricRow> a, std::span<const MetricRow> b) {
+                return std::string_view(a.front().name) < std::string_view(b.front().name);
+              });
+    t.insert(t.end(), registered.begin(), registered.end());
+    t.push_back(ExporterMetrics());
+    t.push_back(ProcessMetrics());
+    return t;
+  }();
   return tables;
 }
 

@@ -124,7 +124,21 @@ std::span<const MetricRow> NodeMetrics();      // sandboxes per root, runsc, KVM
 std::span<const MetricRow> ExporterMetrics();  // the exporter's own health
 std::span<const MetricRow> ProcessMetrics();   // the exporter's process_* metrics
 
-// The tables in exposition order (metric_catalog.cc).
+// The rows of a source that the tables above do not cover (a new source, or
+// one only a test links, whose facts are in Extensions): a namespace-scope
+//   const RegisterMetricTable kRegistered(kRows);
+// in the .cc file that defines the source's Read (so that linking the source
+// links its rows) makes them rendered after the built-in per-node tables and
+// documented in METRICS.md, with no line elsewhere. Registered tables are
+// ordered by their first row's name, so the order does not depend on the
+// link order.
+class RegisterMetricTable {
+ public:
+  explicit RegisterMetricTable(std::span<const MetricRow> rows);
+};
+
+// The tables in exposition order (metric_catalog.cc), registered ones
+// included. Not to be called during static initialization.
 const std::vector<std::span<const MetricRow>>& MetricTables();
 // All rows, in exposition order.
 const std::vector<const MetricRow*>& AllMetrics();
