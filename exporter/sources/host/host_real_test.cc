@@ -1,7 +1,5 @@
 // Checks this module against one real runsc sandbox. Needs root and runsc
 // (skipped otherwise; CI has both).
-#include "exporter/testing/real_sandbox.h"
-
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -17,6 +15,7 @@
 #include "exporter/sources/host/host_reader.h"
 #include "exporter/sources/host/platform.h"
 #include "exporter/sources/host/proc_reader.h"
+#include "exporter/testing/real_sandbox.h"
 #include "exporter/testing/temp_dir.h"
 
 namespace gvisor_exporter {
