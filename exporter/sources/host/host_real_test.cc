@@ -141,11 +141,11 @@ TEST_F(RealSandboxTest, HostCostMatchesTheCgroup) {
   ASSERT_FALSE(procs.empty());
   EXPECT_GE(procs[0].voluntary_ctxt_switches, leader->voluntary_ctxt_switches);
   std::printf("sentry ctxt switches: leader %llu/%llu, sum over %llu threads %llu/%llu\n",
-              (unsigned long long)leader->voluntary_ctxt_switches,
-              (unsigned long long)leader->nonvoluntary_ctxt_switches,
-              (unsigned long long)procs[0].threads,
-              (unsigned long long)procs[0].voluntary_ctxt_switches,
-              (unsigned long long)procs[0].nonvoluntary_ctxt_switches);
+              static_cast<unsigned long long>(leader->voluntary_ctxt_switches),
+              static_cast<unsigned long long>(leader->nonvoluntary_ctxt_switches),
+              static_cast<unsigned long long>(procs[0].threads),
+              static_cast<unsigned long long>(procs[0].voluntary_ctxt_switches),
+              static_cast<unsigned long long>(procs[0].nonvoluntary_ctxt_switches));
 
   // The cgroup reader agrees with the file read directly.
   StatusOr<HostCgroup> cg = CgroupReader().Read(cgroup_);

@@ -51,6 +51,7 @@ TEST(TaskstatsClientTest, SumsTheContextSwitchesOfEveryLiveThread) {
   // Threads that each switch voluntarily many times, then park.
   std::atomic<bool> stop{false};
   std::vector<std::thread> threads;
+  threads.reserve(4);
   for (int i = 0; i < 4; ++i) {
     threads.emplace_back([&stop] {
       for (int j = 0; j < 200; ++j) ::usleep(50);
