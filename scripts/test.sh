@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Sets everything up, checks style (clang-format) and runs all tests: unit +
-# real-sandbox gtests, end-to-end (real runsc sandboxes, real exporter binary,
-# real HTTP; once with Debian's runsc 20221219 and once with bookworm-backports'
-# 20240729), the gtests (ctest labels `unit` and `real`) again under ASan/UBSan,
-# and every libFuzzer target for a bounded time.
+# Sets everything up, checks style (clang-format) and lint (clang-tidy), and
+# runs all tests: unit + real-sandbox gtests, end-to-end (real runsc sandboxes,
+# real exporter binary, real HTTP; once with Debian's runsc 20221219 and once
+# with bookworm-backports' 20240729), the gtests (ctest labels `unit` and
+# `real`) again under ASan/UBSan, and every libFuzzer target for a bounded time.
 # Needs root (runsc, cgroups). Usage: sudo scripts/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +18,9 @@ git ls-files -z '*.cc' '*.h' | xargs -0 clang-format --dry-run --Werror
 echo "== build (RelWithDebInfo, warnings are errors)"
 cmake -S . -B build -DGVE_BENCH=ON -DGVE_WERROR=ON >/dev/null
 cmake --build build -j"$JOBS"
+
+echo "== lint: clang-tidy (.clang-tidy; any finding fails)"
+JOBS=$JOBS scripts/clang-tidy.sh build
 
 LOGS=$(mktemp -d); trap 'rm -rf "$LOGS"' EXIT
 count() { sed -n 's/.*tests passed, 0 tests failed out of \([0-9]*\).*/\1/p' "$1" | tail -1; }
