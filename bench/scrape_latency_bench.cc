@@ -137,7 +137,7 @@ std::string Lower(std::string s) {
 // One HTTP/1.1 client connection to 127.0.0.1:port.
 class Client {
  public:
-  explicit Client(int port) : port_(port), buf_(256 * 1024) {}
+  explicit Client(int port) : port_(port), buf_(size_t{256} * 1024) {}
   ~Client() { Close(); }
 
   struct Response {

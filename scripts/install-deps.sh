@@ -14,6 +14,7 @@ PKGS=(
   libtomlplusplus-dev  # doctor: containerd and runsc.toml configs
   clang libclang-rt-14-dev
   clang-format  # style check in scripts/test.sh (.clang-format)
+  clang-tidy  # lint in scripts/test.sh (scripts/clang-tidy.sh, .clang-tidy)
   runsc busybox-static prometheus
   containerd runc containernetworking-plugins  # private containerd for the CRI e2e test
   python3 python3-pytest python3-yaml curl jq ca-certificates

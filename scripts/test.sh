@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Sets everything up and runs all tests: unit + end-to-end (real runsc
-# sandboxes, real exporter binary, real HTTP; once with Debian's runsc 20221219
-# and once with bookworm-backports' 20240729), the unit suite again under
-# ASan/UBSan, and every libFuzzer target for a bounded time.
+# Sets everything up, checks style (clang-format) and lint (clang-tidy), and
+# runs all tests: unit + real-sandbox gtests, end-to-end (real runsc sandboxes,
+# real exporter binary, real HTTP; once with Debian's runsc 20221219 and once
+# with bookworm-backports' 20240729), the gtests (ctest labels `unit` and
+# `real`) again under ASan/UBSan, and every libFuzzer target for a bounded time.
 # Needs root (runsc, cgroups). Usage: sudo scripts/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,20 +19,27 @@ echo "== build (RelWithDebInfo, warnings are errors)"
 cmake -S . -B build -DGVE_BENCH=ON -DGVE_WERROR=ON >/dev/null
 cmake --build build -j"$JOBS"
 
+echo "== lint: clang-tidy (.clang-tidy; any finding fails)"
+JOBS=$JOBS scripts/clang-tidy.sh build
+
 LOGS=$(mktemp -d); trap 'rm -rf "$LOGS"' EXIT
 count() { sed -n 's/.*tests passed, 0 tests failed out of \([0-9]*\).*/\1/p' "$1" | tail -1; }
 
-echo "== unit + end-to-end tests"
+# One serial ctest run of every label: `unit` (no root, no runsc), `real`
+# (gtests that start real runsc sandboxes or need root; RUN_SERIAL in
+# CMakeLists.txt), `e2e` and the Prometheus rule checks.
+echo "== unit + real-sandbox + end-to-end tests"
 (cd build && ctest --output-on-failure --timeout 1500) | tee "$LOGS/main"
 
-# One sanitizer build (clang, ASan + UBSan) serves both the unit tests and the
+# One sanitizer build (clang, ASan + UBSan) serves both the gtests and the
 # libFuzzer targets: a second, gcc-built ASan tree cost ~17 minutes of CI.
-echo "== sanitizer build (clang, ASan + UBSan): unit tests and fuzz targets"
+echo "== sanitizer build (clang, ASan + UBSan): gtests and fuzz targets"
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -DGVE_FUZZ=ON -DGVE_BENCH=OFF >/dev/null
 cmake --build build-fuzz -j"$JOBS"
 
-echo "== unit tests under ASan + UBSan"
-(cd build-fuzz && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1 ctest -L unit --output-on-failure) | tee "$LOGS/asan"
+echo "== unit and real-sandbox gtests under ASan + UBSan"
+(cd build-fuzz && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1 \
+  ctest -L '^(unit|real)$' --output-on-failure) | tee "$LOGS/asan"
 
 echo "== fuzz targets (libFuzzer, ${FUZZ_SECONDS}s each)"
 scripts/run-fuzzers.sh build-fuzz "$FUZZ_SECONDS" | tee "$LOGS/fuzz"

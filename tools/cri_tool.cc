@@ -110,7 +110,7 @@ Message ParseConfig(const std::string& path) {
   auto status = google::protobuf::util::JsonStringToMessage(ReadInput(path), &msg, options);
   if (!status.ok()) {
     throw UsageError{path + ": not a valid " + msg.GetDescriptor()->name() + ": " +
-                     std::string(status.message())};
+                     std::string{status.message()}};
   }
   return msg;
 }
@@ -121,7 +121,7 @@ json ToJson(const google::protobuf::Message& msg) {
   options.always_print_primitive_fields = true;  // tests may rely on every field
   std::string text;
   auto status = google::protobuf::util::MessageToJsonString(msg, &text, options);
-  if (!status.ok()) throw CallError{"cannot render reply: " + std::string(status.message())};
+  if (!status.ok()) throw CallError{"cannot render reply: " + std::string{status.message()}};
   return json::parse(text);
 }
 
@@ -418,7 +418,7 @@ int main(int argc, char** argv) {
     }
     if (i >= args.size()) throw UsageError{"no command given"};
     // gRPC wants the scheme; accept a bare socket path too.
-    if (endpoint.rfind("/", 0) == 0) endpoint = "unix://" + endpoint;
+    if (endpoint.starts_with('/')) endpoint = "unix://" + endpoint;
     Client client(endpoint, ParseDuration(timeout_text));
     std::string out =
         Run(client, args[i], std::vector<std::string>(args.begin() + i + 1, args.end()));

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <initializer_list>
+
 namespace gvisor_exporter {
 namespace {
 
@@ -42,8 +45,7 @@ TEST(FormatDurationTest, ReadsBack) {
   EXPECT_EQ(FormatDuration(500ms), "500ms");
   EXPECT_EQ(FormatDuration(1h + 2ms), "1h2ms");
   for (std::chrono::nanoseconds d :
-       {std::chrono::nanoseconds(1ns), std::chrono::nanoseconds(1500ms),
-        std::chrono::nanoseconds(36h), std::chrono::nanoseconds(61s + 7us)}) {
+       std::initializer_list<std::chrono::nanoseconds>{1ns, 1500ms, 36h, 61s + 7us}) {
     EXPECT_EQ(*ParseDuration(FormatDuration(d)), d);
   }
 }

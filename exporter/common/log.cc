@@ -62,7 +62,7 @@ Record MessageRecord(std::string_view msg, const LogFields& fields) {
   record["msg"] = Bounded(msg);
   for (const LogField& f : fields) {
     std::string key = SanitizedKey(f.key);
-    if (IsStandardKey(key)) key = "fields." + key;
+    if (IsStandardKey(key)) key.insert(0, "fields.");
     record[key] =
         f.value.is_string() ? Record(Bounded(f.value.get_ref<const std::string&>())) : f.value;
   }

@@ -23,7 +23,8 @@ bool AllPrintableAscii(std::string_view s) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  using namespace gvisor_exporter;
+  // The entry point is extern "C", at global scope; what it tests is all ours.
+  using namespace gvisor_exporter;  // NOLINT(google-build-using-namespace)
   const std::string_view in(reinterpret_cast<const char*>(data), size);
 
   const std::string valid = ToValidUtf8(in);

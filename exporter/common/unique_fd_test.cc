@@ -38,7 +38,8 @@ TEST(UniqueFdTest, MoveTransfersAndReleaseGivesUp) {
   UniqueFd a(OpenDevNull());
   const int raw = a.get();
   UniqueFd b(std::move(a));
-  EXPECT_FALSE(a.valid());
+  // The moved-from state (empty) is part of UniqueFd's contract, checked here.
+  EXPECT_FALSE(a.valid());  // NOLINT(bugprone-use-after-move)
   EXPECT_EQ(b.get(), raw);
 
   UniqueFd c(OpenDevNull());

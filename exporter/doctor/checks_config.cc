@@ -199,6 +199,7 @@ std::vector<GvisorHandler> FindGvisorHandlers(const ContainerdConfig& config,
     }
   }
   std::vector<GvisorHandler> out;
+  out.reserve(by_name.size());
   for (auto& [name, h] : by_name) out.push_back(std::move(h));
   return out;
 }

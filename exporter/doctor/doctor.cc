@@ -13,7 +13,7 @@ namespace gvisor_exporter {
 using doctor::CheckResult;
 
 std::vector<CheckResult> RunDoctorChecks(const DoctorOptions& o) {
-  using namespace doctor;  // NOLINT(build/namespaces): the checks' own module
+  using namespace doctor;  // NOLINT(google-build-using-namespace): the checks' own module
   std::vector<CheckResult> out;
   RunscInfo runsc;
   out.push_back(CheckRunscBinary(o.runsc_path, o.timeout, &runsc));

@@ -9,7 +9,6 @@ namespace gvisor_exporter {
 namespace {
 
 using doctor::CheckStatus;
-using doctor::testing::FixturePath;
 using doctor::testing::TempDir;
 using doctor::testing::WriteScript;
 

@@ -48,7 +48,7 @@ const TomlValue* TomlValue::FindPath(std::initializer_list<std::string_view> pat
   return v;
 }
 
-std::string TomlValue::GetString(std::string_view key, std::string fallback) const {
+std::string TomlValue::GetString(std::string_view key, const std::string& fallback) const {
   const TomlValue* v = Find(key);
   return v != nullptr && v->is_string() ? v->as_string() : fallback;
 }

@@ -62,7 +62,7 @@ class TomlValue {
   const TomlValue* Find(std::string_view key) const;
   const TomlValue* FindPath(std::initializer_list<std::string_view> path) const;
   // The string at `key`, or `fallback` when absent or not a string.
-  std::string GetString(std::string_view key, std::string fallback = "") const;
+  std::string GetString(std::string_view key, const std::string& fallback = "") const;
 
   // For reports. JSON lacks inf/nan and dates: those become strings as TOML
   // spells them ("-inf", "1979-05-27T07:32:00Z").

@@ -39,13 +39,14 @@ bool PositiveQValue(std::string_view q) {
 
 }  // namespace
 
-bool AcceptsGzip(std::string_view header) {
+bool AcceptsGzip(std::string_view accept_encoding) {
   // -1: not listed; 0: listed, not acceptable; 1: acceptable.
   int gzip = -1, any = -1;
-  while (!header.empty()) {
-    const size_t comma = header.find(',');
-    std::string_view element = header.substr(0, comma);
-    header = comma == std::string_view::npos ? std::string_view() : header.substr(comma + 1);
+  while (!accept_encoding.empty()) {
+    const size_t comma = accept_encoding.find(',');
+    std::string_view element = accept_encoding.substr(0, comma);
+    accept_encoding =
+        comma == std::string_view::npos ? std::string_view() : accept_encoding.substr(comma + 1);
     const size_t semi = element.find(';');
     const std::string_view coding = Trim(element.substr(0, semi));
     const bool is_gzip = EqualsIgnoreCase(coding, "gzip") || EqualsIgnoreCase(coding, "x-gzip");

@@ -100,6 +100,7 @@ TEST(BasicAuthTest, ConcurrentChecks) {
   auto auth = BasicAuth::Create({{"u", Bcrypt("p")}});
   ASSERT_TRUE(auth.ok());
   std::vector<std::thread> threads;
+  threads.reserve(8);
   std::atomic<int> ok{0}, rejected{0};
   for (int t = 0; t < 8; ++t) {
     threads.emplace_back([&, t] {

@@ -210,9 +210,10 @@ TEST(AcceptsGzipTest, ParsesTheAcceptEncodingHeader) {
 
 TEST(AcceptsGzipTest, SurvivesGarbage) {
   // Fragments that mean something to the parser, and arbitrary bytes.
-  const std::vector<std::string> parts = {"gzip", "GZip", "x-gzip",  "*",  ";",    ",",  "q",
-                                          "Q",    "=",    "0",       "1",  ".",    " ",  "\t",
-                                          "000",  "0.5",  "deflate", "\0", "\xff", "\"", "="};
+  const std::vector<std::string> parts = {
+      "gzip", "GZip", "x-gzip", "*", ";",  ",",   "q",   "Q",       "=",
+      "0",    "1",    ".",      " ", "\t", "000", "0.5", "deflate", std::string(1, '\0'),
+      "\xff", "\"",   "="};
   std::mt19937 rng(42);
   for (int i = 0; i < 100000; ++i) {
     std::string h;

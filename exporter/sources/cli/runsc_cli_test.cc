@@ -42,7 +42,7 @@ class RunscCliTest : public ::testing::Test {
   // Writes an executable fake runsc whose body is `script` (sh); every
   // invocation appends its argv, one per line, to argv.log.
   std::string FakeRunsc(const std::string& script) {
-    const std::string path = dir_ + "/runsc";
+    std::string path = dir_ + "/runsc";
     std::ofstream(path) << "#!/bin/sh\nprintf '%s\\n' \"$@\" >> " << dir_ << "/argv.log\n"
                         << script << "\n";
     chmod(path.c_str(), 0755);
@@ -169,7 +169,7 @@ TEST_F(RunscCliTest, MissingBinaryIsNotFound) {
 TEST_F(RunscCliTest, HugeOutputIsTooLarge) {
   RunscCliOptions o;
   o.runsc_path = FakeRunsc("exec yes");
-  o.max_output_bytes = 64 * 1024;
+  o.max_output_bytes = size_t{64} * 1024;
   EXPECT_EQ(RunscCli(o).Collect(Sandbox()).status().reason(), Reason::kTooLarge);
 }
 

@@ -231,6 +231,7 @@ TEST(ControlSocketClientTest, ConcurrentCollectsOnDifferentAndSameSandboxes) {
   ControlSocketClient client;
   std::atomic<int> failures{0};
   std::vector<std::thread> threads;
+  threads.reserve(static_cast<size_t>(kSandboxes) * kThreadsPerSandbox);
   for (int t = 0; t < kSandboxes * kThreadsPerSandbox; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kCalls; ++i) {

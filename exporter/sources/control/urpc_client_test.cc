@@ -135,11 +135,11 @@ TEST(UrpcConnectionTest, TrailingBytesAfterTheReplyAreAParseError) {
 TEST(UrpcConnectionTest, MegabytesOfReplyAreTooLargeWithoutBufferingThemAll) {
   FakeUrpcServer server(FakeUrpcServer::UniqueAbstractAddress(), [](int fd, const nlohmann::json&) {
     FakeUrpcServer::Send(fd, R"({"success":true,"result":")");
-    const std::string block(64 * 1024, 'a');
+    const std::string block(size_t{64} * 1024, 'a');
     for (int i = 0; i < 64; ++i) FakeUrpcServer::Send(fd, block);  // 4 MiB, never closed
     return true;
   });
-  UrpcConnection conn(server.address(), Opts(2000, 256 * 1024));
+  UrpcConnection conn(server.address(), Opts(2000, size_t{256} * 1024));
   const auto start = Clock::now();
   auto r = conn.Call("m", {});
   EXPECT_EQ(r.status().reason(), Reason::kTooLarge) << r.status().ToString();
@@ -208,6 +208,7 @@ TEST(UrpcConnectionTest, UnexpectedFdsAreClosed) {
   // 20 fds: more than the client's control buffer holds, too. Opened up front
   // so the server thread's own fds do not change the count.
   std::vector<int> fds;
+  fds.reserve(20);
   for (int i = 0; i < 20; ++i) fds.push_back(open("/dev/null", O_RDONLY | O_CLOEXEC));
   FakeUrpcServer server(FakeUrpcServer::UniqueAbstractAddress(),
                         [&](int fd, const nlohmann::json&) {

@@ -9,7 +9,8 @@
 #include "exporter/common/json_util.h"
 #include "exporter/sources/control/urpc_reply.h"
 
-using namespace gvisor_exporter;
+// The entry point is extern "C", at global scope; what it tests is all ours.
+using namespace gvisor_exporter;  // NOLINT(google-build-using-namespace)
 
 namespace {
 

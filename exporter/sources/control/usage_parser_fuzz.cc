@@ -8,7 +8,8 @@
 #include "exporter/common/json_util.h"
 #include "exporter/sources/control/usage_parser.h"
 
-using namespace gvisor_exporter;
+// The entry point is extern "C", at global scope; what it tests is all ours.
+using namespace gvisor_exporter;  // NOLINT(google-build-using-namespace)
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);

@@ -161,7 +161,7 @@ TEST(PodMapperTest, RejectsInvalidIdsAndNames) {
     return ValidatePod(item, {});
   };
   EXPECT_TRUE(make("abc", "p", "ns", "u-1", "runsc").ok());
-  for (auto r :
+  for (const auto& r :
        {make("", "p", "ns", "", ""), make("../x", "p", "ns", "", ""),
         make(std::string(200, 'a'), "p", "ns", "", ""), make("abc", "", "ns", "", ""),
         make("abc", "p", "", "", ""), make("abc", "p\n", "ns", "", ""),

@@ -8,7 +8,8 @@
 
 #include "exporter/sources/cri/verbose_info.h"
 
-using namespace gvisor_exporter;
+// The entry point is extern "C", at global scope; what it tests is all ours.
+using namespace gvisor_exporter;  // NOLINT(google-build-using-namespace)
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto r = ParseVerboseInfo(std::string_view(reinterpret_cast<const char*>(data), size));

@@ -63,8 +63,9 @@ StatusOr<std::vector<HostProcess>> HostReader::Processes(const SandboxInfo& sand
   }
   std::optional<std::vector<ProcessRef>> remembered;
   if (members) remembered = RememberedRefs(sandbox, *members);
+  const bool found_remembered = remembered.has_value();  // `remembered` is moved from next
   const std::vector<ProcessRef> refs =
-      remembered ? std::move(remembered).value() : proc_.FindSandboxProcesses(sandbox);
+      found_remembered ? std::move(remembered).value() : proc_.FindSandboxProcesses(sandbox);
   if (refs.empty() || refs.front().role != ProcessRole::kSentry) {
     return NotFoundError("sentry " + std::to_string(sandbox.pid) + " is gone");
   }
@@ -92,10 +93,10 @@ StatusOr<std::vector<HostProcess>> HostReader::Processes(const SandboxInfo& sand
     out.push_back(std::move(p).value());
   }
   // A member gone (or its pid reused) means the set changed: search next time.
-  if (members && !remembered) {
+  if (members && !found_remembered) {
     Remember(sandbox, vanished ? std::vector<int64_t>{} : std::move(members).value(),
              vanished ? std::vector<ProcessRef>{} : refs);
-  } else if (remembered && vanished) {
+  } else if (found_remembered && vanished) {
     Remember(sandbox, {}, {});
   }
   return out;
@@ -126,10 +127,11 @@ StatusOr<SandboxPlatform> HostReader::Platform(const SandboxInfo& sandbox) {
     std::lock_guard<std::mutex> lock(mu_);
     known = EntryLocked(sandbox).sentry_argv;
   }
+  const bool was_known = known.has_value();  // `known` is moved from next
   StatusOr<std::vector<std::string>> argv =
-      known ? StatusOr<std::vector<std::string>>(std::move(known).value())
-            : proc_.ReadCmdline(sandbox.pid, sandbox.pid_start_time);
-  if (argv.ok() && !known && sandbox.pid_start_time != 0) {
+      was_known ? StatusOr<std::vector<std::string>>(std::move(known).value())
+                : proc_.ReadCmdline(sandbox.pid, sandbox.pid_start_time);
+  if (argv.ok() && !was_known && sandbox.pid_start_time != 0) {
     std::lock_guard<std::mutex> lock(mu_);
     EntryLocked(sandbox).sentry_argv = *argv;
   }

@@ -28,7 +28,8 @@ bool LabelSafe(const std::string& v) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  using namespace gvisor_exporter;
+  // The entry point is extern "C", at global scope; what it tests is all ours.
+  using namespace gvisor_exporter;  // NOLINT(google-build-using-namespace)
   const std::string_view raw(reinterpret_cast<const char*>(data), size);
   const std::vector<std::string> argv = SplitCmdline(raw);
   if (SubcommandIndex(argv) > argv.size()) __builtin_trap();

@@ -166,7 +166,7 @@ TEST(CmdlineTest, ReadCmdlineOfThisProcess) {
   EXPECT_EQ(ReadCmdline("/proc", 0).status().reason(), Reason::kInvalid);
   TempDir tmp;
   EXPECT_EQ(ReadCmdline(tmp.path(), 1).status().reason(), Reason::kNotFound);
-  tmp.Write("7/cmdline", std::string(200 * 1024, 'a'));
+  tmp.Write("7/cmdline", std::string(size_t{200} * 1024, 'a'));
   EXPECT_EQ(ReadCmdline(tmp.path(), 7).status().reason(), Reason::kTooLarge);
 }
 

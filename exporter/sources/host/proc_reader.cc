@@ -143,7 +143,7 @@ ProcReader::DirFd ProcReader::VerifiedDir(int64_t pid, uint64_t start_time,
   // process behind the new fd must be the one whose stat was read, and if the
   // pid is reused later, reads through it fail (ESRCH) rather than mix two
   // processes.
-  return [this, pid, start_time, holder]() -> StatusOr<int> {
+  return [this, pid, start_time, holder = std::move(holder)]() -> StatusOr<int> {
     if (!holder->valid()) {
       UniqueFd opened;
       StatusOr<ProcStat> st = OpenWithStat(pid, &opened);
@@ -184,7 +184,7 @@ StatusOr<HostProcess> ProcReader::Complete(int64_t pid, ProcessRole role, const 
                                            bool defer_switches) const {
   const DirFd dir_fd = VerifiedDir(pid, st.starttime, std::make_shared<UniqueFd>());
   StatusOr<SmapsRollup> smaps =
-      cached ? StatusOr<SmapsRollup>(*std::move(cached)) : ReadRollup(dir_fd, pid, st);
+      cached ? StatusOr<SmapsRollup>(*cached) : ReadRollup(dir_fd, pid, st);
   if (!smaps.ok()) return smaps.status();
 
   HostProcess p;
@@ -243,8 +243,8 @@ std::vector<StatusOr<HostProcess>> ProcReader::ReadMany(const std::vector<Proces
       out.push_back(stats[i].status());
       continue;
     }
-    out.push_back(Complete(ref.pid, ref.role, *stats[i],
-                           all_cached ? std::move(cached[i]) : std::nullopt, batch));
+    out.push_back(
+        Complete(ref.pid, ref.role, *stats[i], all_cached ? cached[i] : std::nullopt, batch));
     if (!out.back().ok()) continue;
     if (ref.role == ProcessRole::kSentry || ref.role == ProcessRole::kGofer) ++sharers;
     if (batch) {

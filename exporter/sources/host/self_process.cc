@@ -28,7 +28,7 @@ std::optional<double> BootTime(const std::string& proc_root) {
   while (std::getline(lines, line)) {
     if (line.rfind("btime ", 0) != 0) continue;
     uint64_t btime = 0;
-    if (ParseUint64(std::string_view(line).substr(6), &btime)) return static_cast<double>(btime);
+    if (ParseUint64(std::string_view{line}.substr(6), &btime)) return static_cast<double>(btime);
     return std::nullopt;
   }
   return std::nullopt;
@@ -85,8 +85,8 @@ std::optional<double> SoftLimit(const std::string& limits_text, const std::strin
   return std::nullopt;
 }
 
-SelfProcessReader::SelfProcessReader(std::string proc_root, std::string pid, long ticks_per_second,
-                                     long page_size)
+SelfProcessReader::SelfProcessReader(const std::string& proc_root, const std::string& pid,
+                                     long ticks_per_second, long page_size)
     : dir_(proc_root + "/" + pid),
       is_self_(pid == "self"),
       ticks_per_second_(ticks_per_second > 0 ? static_cast<double>(ticks_per_second) : 100.0),

@@ -22,7 +22,8 @@ class SelfProcessReader {
  public:
   // Reads <proc_root>/<pid>/{stat,fd,limits}; <proc_root>/stat's btime is
   // read once here (it does not change, and /proc/stat is long on big nodes).
-  explicit SelfProcessReader(std::string proc_root = "/proc", std::string pid = "self",
+  explicit SelfProcessReader(const std::string& proc_root = "/proc",
+                             const std::string& pid = "self",
                              long ticks_per_second = sysconf(_SC_CLK_TCK),
                              long page_size = sysconf(_SC_PAGESIZE));
 

@@ -133,7 +133,7 @@ StatusOr<std::string> KubeClient::Get(const std::string& path) {
     if (h.empty()) continue;
     curl_slist* next = curl_slist_append(headers.get(), h.c_str());
     if (!next) return InternalError("curl_slist_append failed");
-    headers.release();
+    (void)headers.release();  // `next` heads the same list, one longer: it takes over
     headers.reset(next);
   }
   Body body;

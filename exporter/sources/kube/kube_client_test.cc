@@ -38,6 +38,7 @@ class FakeApiServer {
         "/usr/bin/python3", testdata + "fake_apiserver.py",      "--dir",        dir_.path(),
         "--body",           testdata + "runtimeclass_list.json", "--token-file", dir_.Sub("token")};
     std::vector<char*> argv;
+    argv.reserve(args.size() + 1);
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
     EXPECT_EQ(posix_spawn(&pid_, argv[0], nullptr, nullptr, argv.data(), environ), 0);

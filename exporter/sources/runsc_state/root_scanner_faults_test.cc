@@ -87,9 +87,9 @@ TEST_F(RootScannerFaultTest, EmptyFileJustTruncated) {
 }
 
 TEST_F(RootScannerFaultTest, HugeFileOverLimit) {
-  options_.max_state_file_bytes = 64 * 1024;
+  options_.max_state_file_bytes = size_t{64} * 1024;
   nlohmann::json j = testing::StateJson("huge", "huge", 10, 0);
-  j["spec"]["annotations"]["padding"] = std::string(100 * 1024, 'x');
+  j["spec"]["annotations"]["padding"] = std::string(size_t{100} * 1024, 'x');
   WriteBad("huge", j.dump());
   EXPECT_EQ(ScanExpectingGood().sandboxes.size(), 1u);
   EXPECT_EQ(ErrorCount(reporter_, "too_large"), 1u);

@@ -73,7 +73,7 @@ struct ParsedStateFile {
 // Parses and validates one state file's contents. Errors: kParse (malformed
 // JSON, not an object, missing ids), kTooLarge (nested too deep), kInvalid
 // (bad id, bad cgroup or socket path).
-StatusOr<ParsedStateFile> ParseStateFile(std::string_view json);
+StatusOr<ParsedStateFile> ParseStateFile(std::string_view text);
 
 // Splits a directory entry name `<container-id>_sandbox:<sandbox-id>.state`.
 // Returns false (quietly: other files live in a root) when the name does not

@@ -7,7 +7,7 @@
 namespace gvisor_exporter {
 namespace {
 
-TEST(SyscallNames, X86_64MatchesLinuxNumbers) {
+TEST(SyscallNames, X86With64BitsMatchesLinuxNumbers) {
   EXPECT_EQ(SyscallName(Arch::kX86_64, 0), "read");
   EXPECT_EQ(SyscallName(Arch::kX86_64, 110), "getppid");
   EXPECT_EQ(SyscallName(Arch::kX86_64, 134), "uselib");

@@ -1,7 +1,5 @@
 // Checks this module against one real runsc sandbox. Needs root and runsc
 // (skipped otherwise; CI has both).
-#include "exporter/testing/real_sandbox.h"
-
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -17,6 +15,7 @@
 #include "exporter/sources/host/host_reader.h"
 #include "exporter/sources/host/platform.h"
 #include "exporter/sources/host/proc_reader.h"
+#include "exporter/testing/real_sandbox.h"
 #include "exporter/testing/temp_dir.h"
 
 namespace gvisor_exporter {
@@ -142,11 +141,11 @@ TEST_F(RealSandboxTest, HostCostMatchesTheCgroup) {
   ASSERT_FALSE(procs.empty());
   EXPECT_GE(procs[0].voluntary_ctxt_switches, leader->voluntary_ctxt_switches);
   std::printf("sentry ctxt switches: leader %llu/%llu, sum over %llu threads %llu/%llu\n",
-              (unsigned long long)leader->voluntary_ctxt_switches,
-              (unsigned long long)leader->nonvoluntary_ctxt_switches,
-              (unsigned long long)procs[0].threads,
-              (unsigned long long)procs[0].voluntary_ctxt_switches,
-              (unsigned long long)procs[0].nonvoluntary_ctxt_switches);
+              static_cast<unsigned long long>(leader->voluntary_ctxt_switches),
+              static_cast<unsigned long long>(leader->nonvoluntary_ctxt_switches),
+              static_cast<unsigned long long>(procs[0].threads),
+              static_cast<unsigned long long>(procs[0].voluntary_ctxt_switches),
+              static_cast<unsigned long long>(procs[0].nonvoluntary_ctxt_switches));
 
   // The cgroup reader agrees with the file read directly.
   StatusOr<HostCgroup> cg = CgroupReader().Read(cgroup_);
