@@ -14,26 +14,10 @@ BUILD=${1:-build}
 FILES_RE=${2:-.}
 JOBS=${JOBS:-2}
 
-# TODO(lead): empty this list once the rewrites of these paths are merged, then
-# fix what clang-tidy reports there (listed in the `tidy` branch's report).
-# Extended regexes on repo-relative paths; findings in these files (headers
-# included from elsewhere too) are not reported until then.
-# TIDY_INCLUDE_PENDING=1 checks them anyway (to list what is left there).
-TIDY_PENDING_PATHS=(
-  '^exporter/collectors/'
-  '^exporter/http/http_server\.(h|cc)$'
-  '^exporter/poller/'
-  '^exporter/app/'
-  '^exporter/model/'
-  '^exporter/sources/.*_source\.(h|cc)$'
-)
-pending_re=$(IFS='|'; echo "${TIDY_PENDING_PATHS[*]:-^$}")
-[ "${TIDY_INCLUDE_PENDING:-0}" = 1 ] && pending_re='^$'
-
 [ -f "$BUILD/compile_commands.json" ] || { echo "$BUILD/compile_commands.json missing: configure first" >&2; exit 1; }
 root=$(pwd)
 mapfile -t files < <(git ls-files 'exporter/*.cc' 'bench/*.cc' 'tools/*.cc' 'tests/*.cc' |
-  grep -E -- "$FILES_RE" | grep -Ev -- "$pending_re" || true)
+  grep -E -- "$FILES_RE" || true)
 ((${#files[@]})) || { echo "clang-tidy: no files match $FILES_RE" >&2; exit 1; }
 
 out=$(mktemp -d); trap 'rm -rf "$out"' EXIT
@@ -46,11 +30,11 @@ printf '%s\0' "${files[@]}" |
 
 # Findings (file:line:col: warning|error: message [check]), with the notes that
 # follow them, once each (a header's finding comes from every file including
-# it); paths relative to the repo; pending paths left out.
-findings=$(cat "$out"/*.log | awk -v root="$root/" -v pending="$pending_re" '
+# it); paths relative to the repo.
+findings=$(cat "$out"/*.log | awk -v root="$root/" '
   /^[^ ]+:[0-9]+:[0-9]+: (warning|error): / {
     path = $0; sub(/:.*/, "", path); sub("^" root, "", path)
-    keep = (path !~ pending) && !seen[$0]++
+    keep = !seen[$0]++
     if (keep) { line = $0; sub("^" root, "", line); print line }
     next
   }

@@ -232,7 +232,7 @@ void AddExporterFlags(CLI::App* app, Flags* f) {
            "basic_auth_users (bcrypt), security headers; \"\" = plain HTTP.\n"
            "Certificate and key files are re-read when they change; basic\n"
            "auth covers every path but /healthz");
-  const auto one_of = [](const std::string& flag, std::vector<std::string> allowed,
+  const auto one_of = [](const std::string& flag, const std::vector<std::string>& allowed,
                          std::string* dst) {
     return [=](const std::string& v) {
       if (std::find(allowed.begin(), allowed.end(), v) == allowed.end()) {

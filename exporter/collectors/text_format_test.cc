@@ -27,7 +27,8 @@ MetricFamily Family(const std::string& name, MetricType type, const std::string&
   return f;
 }
 
-void AddSample(MetricFamily* f, std::vector<std::pair<std::string, std::string>> labels, double v) {
+void AddSample(MetricFamily* f, const std::vector<std::pair<std::string, std::string>>& labels,
+               double v) {
   prometheus::ClientMetric m;
   for (auto& [k, val] : labels) m.label.push_back({k, val});
   if (f->type == MetricType::Counter) {

@@ -117,6 +117,6 @@ class HttpServer {
 
 // Translates a Prometheus-style listen address into civetweb's listening_ports
 // syntax (":9787" -> "9787"); kInvalid on a malformed address.
-StatusOr<std::string> CivetListeningPorts(const std::string& listen_address);
+StatusOr<std::string> CivetListeningPorts(const std::string& addr);
 
 }  // namespace gvisor_exporter

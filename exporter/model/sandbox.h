@@ -26,12 +26,12 @@ class Extensions {
  public:
   template <typename T>
   void Put(T facts) {
-    parts_[std::type_index(typeid(T))] = std::make_shared<const T>(std::move(facts));
+    parts_[std::type_index{typeid(T)}] = std::make_shared<const T>(std::move(facts));
   }
   // Null when no source put a T.
   template <typename T>
   const T* Get() const {
-    auto it = parts_.find(std::type_index(typeid(T)));
+    auto it = parts_.find(std::type_index{typeid(T)});
     return it == parts_.end() ? nullptr : static_cast<const T*>(it->second.get());
   }
 

@@ -74,7 +74,7 @@ struct Rig {
   SnapshotStore store;
   ErrorReporter errors;
   std::unique_ptr<Poller> poller;
-  explicit Rig(PollerOptions o = {}) {
+  explicit Rig(const PollerOptions& o = {}) {
     auto d = std::make_unique<FakeDiscovery>();
     auto p = std::make_unique<FakePerSandbox>();
     auto r = std::make_unique<Recorder>();
