@@ -1,7 +1,6 @@
 #include "exporter/common/log.h"
 
 #include <gtest/gtest.h>
-#include <spdlog/sinks/ringbuffer_sink.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -10,28 +9,17 @@
 #include <regex>
 
 #include "exporter/common/error_reporter.h"
+#include "exporter/common/log_capture.h"
 
 namespace gvisor_exporter {
 namespace {
 
-// Routes the default logger into a ring buffer with our formatter for the
-// test's lifetime.
-class CapturedLog {
+// The default logger into a ring buffer with our formatter, for the test's
+// lifetime.
+class CapturedLog : public LogCapture {
  public:
   explicit CapturedLog(LogFormat format, spdlog::level::level_enum level = spdlog::level::debug)
-      : sink_(std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(64)) {
-    previous_ = spdlog::default_logger();
-    auto logger = std::make_shared<spdlog::logger>("test", sink_);
-    logger->set_formatter(MakeLogFormatter(format));
-    logger->set_level(level);
-    spdlog::set_default_logger(logger);
-  }
-  ~CapturedLog() { spdlog::set_default_logger(previous_); }
-  std::vector<std::string> Lines() { return sink_->last_formatted(); }
-
- private:
-  std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> sink_;
-  std::shared_ptr<spdlog::logger> previous_;
+      : LogCapture(format, {}, level, 64) {}
 };
 
 // Parses one line as JSON; nlohmann's parser rejects invalid UTF-8 and raw

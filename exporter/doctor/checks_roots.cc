@@ -1,5 +1,4 @@
 // runsc roots, the live sandboxes in them, and their control sockets.
-#include <spdlog/sinks/ringbuffer_sink.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -8,6 +7,7 @@
 #include "exporter/common/error_reporter.h"
 #include "exporter/common/file_util.h"
 #include "exporter/common/log.h"
+#include "exporter/common/log_capture.h"
 #include "exporter/doctor/checks.h"
 #include "exporter/sources/control/control_client.h"
 #include "exporter/sources/control/urpc_client.h"
@@ -23,27 +23,6 @@ namespace {
 // the check's time stays bounded by this times the timeout.
 constexpr size_t kMaxSocketChecks = 64;
 constexpr size_t kMaxListedRoots = 256;
-
-// Routes spdlog (where ErrorReporter logs the scanner's per-file problems)
-// into a small ring buffer for the check's lifetime, so the problems become
-// part of the report instead of stray lines on stdout.
-class CapturedLog {
- public:
-  CapturedLog() : sink_(std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(8)) {
-    previous_ = spdlog::default_logger();
-    auto logger = std::make_shared<spdlog::logger>("doctor", sink_);
-    // The problem's fields without time, caller and level: the report has those.
-    logger->set_formatter(MakeLogFormatter(LogFormat::kLogfmt, {false, false, false}));
-    logger->set_level(spdlog::level::warn);
-    spdlog::set_default_logger(logger);
-  }
-  ~CapturedLog() { spdlog::set_default_logger(previous_); }
-  std::vector<std::string> Lines() { return sink_->last_formatted(); }
-
- private:
-  std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> sink_;
-  std::shared_ptr<spdlog::logger> previous_;
-};
 
 }  // namespace
 
@@ -142,7 +121,9 @@ CheckResult CheckSandboxes(const RootsSpec& spec, const std::string& proc_root,
   ScanResult scan;
   std::vector<std::string> log_lines;
   {
-    CapturedLog capture;
+    // The scanner's per-file problems (logged by ErrorReporter) become part of
+    // the report: without time, caller and level, which the report has.
+    LogCapture capture(LogFormat::kLogfmt, {false, false, false}, spdlog::level::warn, 8);
     scan = RootScanner(options, &reporter).Scan();
     log_lines = capture.Lines();
   }
