@@ -1,6 +1,6 @@
-// This module behind one object, shaped for the poller's HostSource
-// (exporter/poller/sources.h): what a sandbox costs the host and how it is
-// configured. Safe to call from several poller workers at once.
+// This module behind one object, read by HostSource (host_source.h): what a
+// sandbox costs the host and how it is configured. Safe to call from several
+// poller workers at once.
 //
 // What does not change while a sandbox lives is remembered per sandbox (under
 // a mutex), so that a steady poll reads only what moves:
