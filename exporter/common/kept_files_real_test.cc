@@ -16,17 +16,12 @@
 #include <vector>
 
 #include "exporter/common/kept_files.h"
+#include "exporter/common/testing_kept_files.h"
 
 namespace gvisor_exporter {
 namespace {
 
-KeptFiles::Opener OpenPath(const std::string& path) {
-  return [path]() -> StatusOr<UniqueFd> {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return ErrnoError(errno, "open " + path);
-    return UniqueFd(fd);
-  };
-}
+using testing::OpenPath;
 
 std::string ReadWhole(const std::string& path) {
   std::ifstream in(path);

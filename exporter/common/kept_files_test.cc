@@ -10,16 +10,12 @@
 #include <fstream>
 #include <string>
 
+#include "exporter/common/testing_kept_files.h"
+
 namespace gvisor_exporter {
 namespace {
 
-KeptFiles::Opener OpenPath(const std::string& path) {
-  return [path]() -> StatusOr<UniqueFd> {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return ErrnoError(errno, "open " + path);
-    return UniqueFd(fd);
-  };
-}
+using testing::OpenPath;
 
 TEST(KeptFilesTest, AProcFileIsKeptAndReadAfreshEachTime) {
   KeptFiles kept(16);
