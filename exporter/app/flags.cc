@@ -302,6 +302,10 @@ void AddExporterFlags(CLI::App* app, Flags* f) {
              "1ms made a traced syscall ~3x cheaper for one busy sandbox\n"
              "but caused drops with 10 busy ones on 2 cores (BENCHMARKS.md)",
              std::chrono::milliseconds(0), std::chrono::milliseconds(100));
+  t.Int("syscalls.reader-priority", &f->syscalls_reader_priority, 0, 99,
+        "SCHED_FIFO priority of the thread reading trace events (needs\n"
+        "CAP_SYS_NICE); 0 or refused: nice -10. A normal-class reader fell\n"
+        "behind 10 busy sandboxes on 2 cores and they dropped (BENCHMARKS.md)");
   t.Bool("syscalls.force", &f->syscalls_force,
          "replace another consumer's trace session (off: leave it)");
   t.String("syscalls.record-file", "FILE", &f->syscalls_record_file,

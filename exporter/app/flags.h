@@ -51,6 +51,8 @@ struct Flags {
   std::chrono::milliseconds syscalls_sample_on{0}, syscalls_sample_period{0};
   // --syscalls.reader-pause: TraceReader::Options::coalesce (0 = off).
   std::chrono::milliseconds syscalls_reader_pause{0};
+  // --syscalls.reader-priority: TraceReader::Options::realtime_priority.
+  int syscalls_reader_priority = 1;
   bool syscalls_force = false;
   std::string syscalls_record_file = "/run/gvisor-exporter/trace-sessions.json";
   int syscalls_max_per_container = 128;

@@ -69,6 +69,7 @@ std::unique_ptr<Source> SyscallSource(const Flags& flags, ErrorReporter* errors)
   trace.sample_period = flags.syscalls_sample_period;
   trace.reader.coalesce =
       std::chrono::duration_cast<std::chrono::microseconds>(flags.syscalls_reader_pause);
+  trace.reader.realtime_priority = flags.syscalls_reader_priority;
   trace.force = flags.syscalls_force;
   trace.record_path = flags.syscalls_record_file;
   trace.urpc.call_timeout = flags.control_timeout;

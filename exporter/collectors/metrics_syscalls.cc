@@ -184,6 +184,22 @@ const MetricRow kRows[] = {
                {"handshake", p.handshake}};
            for (const auto& [r, v] : results) w.Add({r}, static_cast<double>(v));
          }},
+    {.name = "gvisor_exporter_trace_reader_scheduling",
+     .type = MetricType::Gauge,
+     .help = "How the thread reading trace events is scheduled, one series per policy, 1 for "
+             "the current one: realtime (SCHED_FIFO, --syscalls.reader-priority), nice (nice "
+             "-10: realtime was refused, e.g. without CAP_SYS_NICE), normal (both refused). "
+             "Below realtime, busy sandboxes on a loaded node can outrun the reader and drop "
+             "events.",
+     .labels = {"policy"},
+     .group = "Syscalls",
+     .node =
+         [](const NodeSnapshot& snap, Samples& w) {
+           if (snap.trace_reader_scheduling.empty()) return;
+           for (const char* policy : {"realtime", "nice", "normal"}) {
+             w.Add({policy}, snap.trace_reader_scheduling == policy ? 1 : 0);
+           }
+         }},
 };
 
 }  // namespace

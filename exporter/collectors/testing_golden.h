@@ -71,6 +71,7 @@ inline NodeSnapshot MakeGoldenSnapshot() {
   n.trace_packets->truncated = 1;
   n.trace_packets->invalid_sysno = 5;
   n.trace_packets->handshake = 20;
+  n.trace_reader_scheduling = "nice";
   CriState& cri = *n.cri;
   cri.label_names = {"label_app", "label_team"};
   cri.policy_namespaces = {"kube-system", "payments", "shop"};

@@ -282,6 +282,9 @@ struct NodeSnapshot {
   std::map<std::string, SourceHealth> sources;  // "runsc_state", "control_socket", "cli", "procfs",
                                                 // "cgroup", "syscalls", "cri", "kubernetes"
   std::optional<TracePacketCounts> trace_packets;  // set when syscall statistics are enabled
+  // How the trace reader thread is scheduled: "realtime", "nice" or "normal"
+  // (it asks for realtime; see TraceReader::Options); "" before it started.
+  std::string trace_reader_scheduling;
   std::optional<CriState> cri;                     // set when a CRI endpoint is configured
   std::optional<KubeState> kube;                   // set when --kubernetes.api is not off
   Extensions extensions;                           // facts of sources the model does not name

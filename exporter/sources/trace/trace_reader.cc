@@ -1,6 +1,8 @@
 #include "exporter/sources/trace/trace_reader.h"
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
@@ -13,6 +15,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "exporter/common/log.h"
+
 namespace gvisor_exporter {
 
 namespace {
@@ -24,7 +28,49 @@ constexpr size_t kPacketBuffer = kMaxPacketBytes;
 constexpr int kMaxBatchesPerWakeup = 64;   // then let other sinks have a turn
 constexpr size_t kDeepQueue = 4 * kBatch;  // no coalescing pause after reading this many
 
+// Raises the calling thread's scheduling as far as it is allowed to
+// (TraceReader::Options::realtime_priority), saying once why not.
+TraceReader::Scheduling RaiseThreadPriority(int realtime_priority) {
+  std::string refused;
+  if (realtime_priority > 0) {
+    sched_param param{};
+    param.sched_priority = realtime_priority;
+    // pid 0 is this thread; RESET_ON_FORK keeps realtime out of any child.
+    if (sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &param) == 0) {
+      return TraceReader::Scheduling::kRealtime;
+    }
+    refused = std::string("SCHED_FIFO: ") + std::strerror(errno);
+  }
+  TraceReader::Scheduling got = TraceReader::Scheduling::kNice;
+  if (setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), -10) != 0) {
+    refused += std::string(refused.empty() ? "" : "; ") + "nice -10: " + std::strerror(errno);
+    got = TraceReader::Scheduling::kNormal;
+  }
+  if (realtime_priority > 0 || got == TraceReader::Scheduling::kNormal) {
+    LogWarn(
+        "trace reader thread runs without realtime priority: on a busy node sandboxes may drop "
+        "syscall events (grant CAP_SYS_NICE; on cgroup v1 with RT group scheduling the "
+        "exporter's cgroup needs cpu.rt_runtime_us)",
+        {{"refused", refused}});
+  }
+  return got;
+}
+
 }  // namespace
+
+const char* SchedulingName(TraceReader::Scheduling scheduling) {
+  switch (scheduling) {
+    case TraceReader::Scheduling::kRealtime:
+      return "realtime";
+    case TraceReader::Scheduling::kNice:
+      return "nice";
+    case TraceReader::Scheduling::kNormal:
+      return "normal";
+    case TraceReader::Scheduling::kStarting:
+      break;
+  }
+  return "";
+}
 
 TraceSink::TraceSink(UniqueFd fd, bool listen, Arch arch, SyscallLimits limits)
     : fd_(std::move(fd)), listen_(listen), stats_(std::make_shared<Stats>(arch, limits)) {}
@@ -264,10 +310,10 @@ void TraceReader::Drain(TraceSink& sink) {
 
 void TraceReader::Loop() {
   // The sentry drops events when this thread is descheduled long enough for
-  // a sink's send buffer to fill (listen-mode sinks have the kernel's default
-  // ~200 KiB, a few hundred events). The thread does little work, so asking
-  // for a larger CPU share costs nothing and makes drops on a busy node rarer.
-  setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), -10);
+  // a sink's send buffer to fill (8 MiB, ~10 000 events in attach mode; the
+  // kernel's default ~200 KiB, a few hundred, for listen-mode sinks).
+  pthread_setname_np(pthread_self(), "gve-trace-read");  // for top -H
+  scheduling_ = RaiseThreadPriority(options_.realtime_priority);
   epoll_event events[64];
   while (!stop_) {
     int n = epoll_wait(epoll_.get(), events, 64, -1);

@@ -75,7 +75,20 @@ class TraceReader {
     // (BENCHMARKS.md). 0 = read as soon as anything arrives, the default:
     // under load (10 busy sandboxes on 2 cores) pausing caused drops.
     std::chrono::microseconds coalesce{0};
+    // SCHED_FIFO priority of the reader thread; 0 = stay in the normal class
+    // at nice -10. A normal-class reader competes with the sandboxes through
+    // the cgroup hierarchy, where nice does not reach: with ten busy sandboxes
+    // on two cores it fell seconds behind and the sentries dropped 7-18% of
+    // their events; at priority 1 none (BENCHMARKS.md). Its CPU is bounded by
+    // the events the (normal-class) sentries produce, each costing them ~10x
+    // what it costs the reader, and the kernel caps realtime threads at
+    // sched_rt_runtime_us (95% of a core) anyway. Needs CAP_SYS_NICE; refused,
+    // the thread falls back to nice -10, then to nothing.
+    int realtime_priority = 1;
   };
+
+  // How the reader thread is scheduled (Options::realtime_priority).
+  enum class Scheduling { kStarting, kRealtime, kNice, kNormal };
 
   using PacketCounts = TracePacketCounts;
 
@@ -95,6 +108,7 @@ class TraceReader {
   std::vector<std::shared_ptr<TraceSink>> ListenSinks() const;
 
   PacketCounts packet_counts() const;
+  Scheduling scheduling() const { return scheduling_.load(); }
   const Options& options() const { return options_; }
 
  private:
@@ -113,6 +127,7 @@ class TraceReader {
   UniqueFd listen_;  // listen mode
   std::thread thread_;
   std::atomic<bool> stop_{false};
+  std::atomic<Scheduling> scheduling_{Scheduling::kStarting};
 
   mutable std::mutex mu_;  // guards sinks_ and next_id_
   std::map<uint64_t, std::shared_ptr<TraceSink>> sinks_;
@@ -121,5 +136,8 @@ class TraceReader {
   std::atomic<uint64_t> syscall_{0}, ignored_{0}, unknown_type_{0}, malformed_{0}, truncated_{0},
       invalid_sysno_{0}, handshake_{0};
 };
+
+// "realtime", "nice", "normal"; "" while starting.
+const char* SchedulingName(TraceReader::Scheduling scheduling);
 
 }  // namespace gvisor_exporter

@@ -1,15 +1,22 @@
 #include "exporter/sources/trace/trace_reader.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <linux/capability.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <fstream>
 #include <functional>
+#include <sstream>
 #include <thread>
+#include <vector>
 
+#include "exporter/common/log_capture.h"
 #include "exporter/sources/trace/test_util.h"
 #include "exporter/testing/fixtures.h"
 #include "exporter/testing/temp_dir.h"
@@ -207,6 +214,104 @@ TEST(TraceReader, ListenPathMustNotBeAFile) {
   TraceReader reader(o);
   EXPECT_EQ(reader.Start().reason(), Reason::kInvalid);
   EXPECT_EQ(access(path.c_str(), F_OK), 0);  // not removed
+}
+
+// The kernel's view of the reader thread (found by its name): policy
+// (0 normal, 1 SCHED_FIFO), realtime priority and nice, from
+// /proc/self/task/<tid>/stat fields 41, 40 and 19.
+struct ThreadSched {
+  int policy = -1, rt_priority = -1, nice = 99;
+};
+ThreadSched ReaderThreadSched() {
+  ThreadSched out;
+  DIR* dir = opendir("/proc/self/task");
+  if (dir == nullptr) return out;
+  while (dirent* e = readdir(dir)) {
+    const std::string task = std::string("/proc/self/task/") + e->d_name;
+    std::ifstream comm(task + "/comm");
+    std::string name;
+    if (!std::getline(comm, name) || name != "gve-trace-read") continue;
+    std::ifstream stat_file(task + "/stat");
+    std::string stat((std::istreambuf_iterator<char>(stat_file)), {});
+    std::istringstream rest(stat.substr(stat.rfind(')') + 2));
+    std::vector<std::string> f{std::istream_iterator<std::string>(rest), {}};
+    // f[0] is field 3 (state).
+    if (f.size() > 38) {
+      out.nice = std::stoi(f[16]);
+      out.rt_priority = std::stoi(f[37]);
+      out.policy = std::stoi(f[38]);
+    }
+  }
+  closedir(dir);
+  return out;
+}
+
+// Whatever it was allowed, the reader reports what the kernel says it got.
+void ExpectSchedulingMatchesTheKernel(const TraceReader& reader, int asked_priority) {
+  ASSERT_TRUE(WaitFor([&] { return reader.scheduling() != TraceReader::Scheduling::kStarting; }));
+  const ThreadSched k = ReaderThreadSched();
+  switch (reader.scheduling()) {
+    case TraceReader::Scheduling::kRealtime:
+      EXPECT_EQ(k.policy, SCHED_FIFO);
+      EXPECT_EQ(k.rt_priority, asked_priority);
+      break;
+    case TraceReader::Scheduling::kNice:
+      EXPECT_EQ(k.policy, SCHED_OTHER);
+      EXPECT_EQ(k.nice, -10);
+      break;
+    default:
+      EXPECT_EQ(k.policy, SCHED_OTHER);
+      EXPECT_EQ(k.nice, 0);
+  }
+}
+
+TEST(TraceReader, AsksForRealtimeAndReportsWhatTheThreadGot) {
+  TraceReader::Options o;
+  o.realtime_priority = 3;
+  TraceReader reader(o);
+  ASSERT_TRUE(reader.Start().ok());
+  ExpectSchedulingMatchesTheKernel(reader, 3);
+  if (geteuid() == 0) {  // root has CAP_SYS_NICE (in CI, and in the DaemonSet by its manifest)
+    EXPECT_EQ(reader.scheduling(), TraceReader::Scheduling::kRealtime);
+  }
+}
+
+TEST(TraceReader, PriorityZeroStaysInTheNormalClass) {
+  TraceReader::Options o;
+  o.realtime_priority = 0;
+  TraceReader reader(o);
+  ASSERT_TRUE(reader.Start().ok());
+  ExpectSchedulingMatchesTheKernel(reader, 0);
+  EXPECT_NE(reader.scheduling(), TraceReader::Scheduling::kRealtime);
+}
+
+// Capabilities are per thread and a new thread inherits its creator's: a
+// reader started from a thread without CAP_SYS_NICE is refused both raises,
+// says so once, and still reads.
+TEST(TraceReader, WithoutCapSysNiceFallsBackLogsOnceAndStillReads) {
+  LogCapture log({}, {}, spdlog::level::warn, 16);
+  std::unique_ptr<TraceReader> reader;
+  std::thread([&] {
+    __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct data[2]{};
+    ASSERT_EQ(syscall(SYS_capget, &header, data), 0);
+    data[CAP_SYS_NICE / 32].effective &= ~(1u << (CAP_SYS_NICE % 32));
+    ASSERT_EQ(syscall(SYS_capset, &header, data), 0);
+    reader = std::make_unique<TraceReader>(TraceReader::Options{});
+    ASSERT_TRUE(reader->Start().ok());
+  }).join();
+  ASSERT_NE(reader, nullptr);
+  ExpectSchedulingMatchesTheKernel(*reader, 1);
+  EXPECT_EQ(reader->scheduling(), TraceReader::Scheduling::kNormal);
+  std::vector<std::string> lines = log.Lines();
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_NE(lines[0].find("without realtime priority"), std::string::npos) << lines[0];
+  EXPECT_NE(lines[0].find("SCHED_FIFO"), std::string::npos) << lines[0];
+  Pair p;
+  auto sink = reader->AddSink(std::move(p.ours));
+  Send(p.theirs.get(), ReadFixture("exporter/sources/trace/testdata/raw_getppid_enter.bin"));
+  EXPECT_TRUE(WaitFor([&] { return Calls(*sink, "getppid") == 1; }));
+  reader->RemoveSink(sink);
 }
 
 }  // namespace

@@ -337,6 +337,7 @@ SyscallSync TraceSessionSource::Sync(const std::vector<SandboxInfo>& live) {
   }
   out.success = !failed;
   out.packets = reader_.packet_counts();
+  out.reader_scheduling = SchedulingName(reader_.scheduling());
   return out;
 }
 
@@ -352,6 +353,7 @@ void TraceSessionSource::Read(Poll& poll) {
       if (it != sync.sandboxes.end()) s.syscalls = std::move(it->second);
     }
     snap.trace_packets = sync.packets;
+    snap.trace_reader_scheduling = sync.reader_scheduling;
     return sync.success;
   });
 }

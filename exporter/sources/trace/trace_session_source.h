@@ -69,6 +69,7 @@ struct SyscallSync {
   bool success = true;  // false when a session operation failed this poll
   std::map<std::string, SandboxSyscalls> sandboxes;  // by SandboxKey()
   TracePacketCounts packets;
+  std::string reader_scheduling;  // NodeSnapshot::trace_reader_scheduling
 };
 
 // Source "syscalls": syscall statistics from runtime-monitoring trace
