@@ -285,9 +285,9 @@ struct NodeSnapshot {
   // How the trace reader thread is scheduled: "realtime", "nice" or "normal"
   // (it asks for realtime; see TraceReader::Options); "" before it started.
   std::string trace_reader_scheduling;
-  std::optional<CriState> cri;                     // set when a CRI endpoint is configured
-  std::optional<KubeState> kube;                   // set when --kubernetes.api is not off
-  Extensions extensions;                           // facts of sources the model does not name
+  std::optional<CriState> cri;    // set when a CRI endpoint is configured
+  std::optional<KubeState> kube;  // set when --kubernetes.api is not off
+  Extensions extensions;          // facts of sources the model does not name
 };
 
 }  // namespace gvisor_exporter
