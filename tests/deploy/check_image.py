@@ -9,7 +9,7 @@
   (about 5 minutes on 2 cores).
 Then, with a real gVisor sandbox running, the image's exporter runs with the
 DaemonSet's settings -- host PID and network namespaces, uid 0, every capability
-dropped except SYS_PTRACE, DAC_OVERRIDE and NET_ADMIN, read-only mounts of the runsc root, /proc
+dropped except SYS_PTRACE, DAC_OVERRIDE, NET_ADMIN and SYS_NICE, read-only mounts of the runsc root, /proc
 (as /host/proc), /sys/fs/cgroup (as /host/sys/fs/cgroup) and the node's runsc -- and
 one scrape must show the sandbox with every collector successful, host PSS for the
 sentry and the gofer, and no permission errors.
@@ -42,7 +42,7 @@ ALL_CAPS = ["CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KIL
             "SYS_ADMIN", "SYS_BOOT", "SYS_NICE", "SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD", "LEASE",
             "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP", "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG", "WAKE_ALARM",
             "BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF", "CHECKPOINT_RESTORE"]
-KEEP = ["SYS_PTRACE", "DAC_OVERRIDE", "NET_ADMIN"]   # the DaemonSet's capabilities.add
+KEEP = ["SYS_PTRACE", "DAC_OVERRIDE", "NET_ADMIN", "SYS_NICE"]   # the DaemonSet's capabilities.add
 CAP_ARGS = " ".join([f"--cap-add CAP_{c}" for c in KEEP] + [f"--cap-drop CAP_{c}" for c in ALL_CAPS if c not in KEEP])
 errors = []
 

@@ -68,7 +68,7 @@ PROM_KUSTOMIZATION_TEXT = ("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: K
                            "resources:\n  - gvisor-exporter.prometheusrule.yaml\n")
 NS = "gvisor-exporter"
 JOB = "gvisor-exporter"
-CAPS = {"SYS_PTRACE", "DAC_OVERRIDE", "NET_ADMIN"}
+CAPS = {"SYS_PTRACE", "DAC_OVERRIDE", "NET_ADMIN", "SYS_NICE"}
 RW_HOSTPATHS = {"/run/gvisor-exporter"}
 GVISOR_NODE_LABEL = ("runtime.gvisor.dev/enabled", "true")
 GVISOR_TAINT = "runtime.gvisor.dev/sandboxed"

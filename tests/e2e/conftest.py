@@ -72,8 +72,8 @@ def netns(request):
 def start_exporter(exporter_bin, workdir):
     started = []
 
-    def start(*args, netns=None):
-        e = Exporter(exporter_bin, workdir, list(args), netns=netns)
+    def start(*args, netns=None, binary=None):
+        e = Exporter(binary or exporter_bin, workdir, list(args), netns=netns)
         started.append(e)
         return e
 

@@ -14,8 +14,11 @@ import threading
 import time
 
 import pytest
+import yaml
 
 N = os.getpid()
+DAEMONSET = os.path.join(os.path.dirname(__file__), "..", "..", "deploy", "kubernetes", "exporter",
+                         "daemonset.yaml")
 
 
 @pytest.fixture(scope="module")
@@ -116,6 +119,73 @@ def test_attach_counts_exactly_and_names_the_unimplemented_syscall(runsc, probe,
     assert trace_list(runsc, sid)[0] == []
     runsc.delete(sid)
     runsc.delete(other)
+
+
+def daemonset_capabilities():
+    """capabilities.add of the shipped DaemonSet's exporter container (it drops ALL)."""
+    with open(DAEMONSET) as f:
+        ds = yaml.safe_load(f)
+    (c,) = [c for c in ds["spec"]["template"]["spec"]["containers"] if c["name"] == "gvisor-exporter"]
+    assert c["securityContext"]["capabilities"]["drop"] == ["ALL"]
+    return c["securityContext"]["capabilities"]["add"]
+
+
+def with_only_capabilities(exporter_bin, workdir, caps):
+    """A wrapper that execs the exporter as root holding only `caps`, as the kubelet starts it
+    from the DaemonSet (uid 0, every other capability dropped). exec keeps the PID."""
+    path = os.path.join(workdir, f"exporter-caps-{'-'.join(caps).lower()}-{N}.sh")
+    with open(path, "w") as f:
+        f.write("#!/bin/sh\nexec setpriv --inh-caps=-all --bounding-set="
+                + ",".join(["-all"] + [f"+{c.lower()}" for c in caps]) + f' {exporter_bin} "$@"\n')
+    os.chmod(path, 0o755)
+    return path
+
+
+def reader_thread(pid):
+    """(policy, nice) of the exporter's trace reader thread, from /proc/<pid>/task/<tid>/stat:
+    fields 41 (0 normal, 1 SCHED_FIFO) and 19."""
+    for t in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{t}/comm") as f:
+            if f.read().strip() != "gve-trace-read":
+                continue
+        with open(f"/proc/{pid}/task/{t}/stat") as f:
+            fields = f.read().rpartition(")")[2].split()
+        return int(fields[38]), int(fields[16])
+    return None
+
+
+def test_daemonset_capabilities_trace_with_a_realtime_reader_and_without_sys_nice_it_says_so(
+        runsc, probe, workdir, exporter_bin, start_exporter):
+    """The reader thread runs SCHED_FIFO (busy sandboxes on a loaded node outran a normal-class
+    reader and dropped events: BENCHMARKS.md) with exactly the manifest's capabilities, which also
+    suffice to attach and count. Without SYS_NICE it falls back, says so once, and still counts."""
+    caps = daemonset_capabilities()
+    assert "SYS_NICE" in caps
+    sid = f"gvsc{N}"
+    runsc.run_sandbox(sid, pod="capped", namespace="sc-caps", uid="u-caps",
+                      annotations={"gvisor-exporter.io/syscalls": "true"})
+    for given, policy, kernel in ((caps, "realtime", (1, 0)),
+                                  ([c for c in caps if c != "SYS_NICE"], "normal", (0, 0))):
+        e = start_exporter(*exporter_args(runsc, workdir),
+                           binary=with_only_capabilities(exporter_bin, workdir, given))
+        with open(f"/proc/{e.proc.pid}/status") as f:
+            cap_eff = int(re.search(r"^CapEff:\s*([0-9a-f]+)", f.read(), re.M).group(1), 16)
+        assert bin(cap_eff).count("1") == len(given), (given, hex(cap_eff))
+        wait_value(e, "gvisor_exporter_trace_reader_scheduling", 1, policy=policy)
+        assert reader_thread(e.proc.pid) == kernel
+        wait_state(e, sid, "active")
+        assert run_probe(runsc, sid, probe, "getppid", "3000")["getppid"] == 3000
+        wait_value(e, "gvisor_container_syscalls_total", 3000, syscall="getppid", sandbox_id=sid,
+                   container="")
+        s = e.scrape()
+        assert s.value("gvisor_sandbox_syscall_events_dropped_total", sandbox_id=sid) == 0
+        assert all(v == 1 for _, v in s.select("gvisor_exporter_collector_success")), s.text
+        e.log.flush()
+        with open(e.log.name, errors="replace") as f:
+            warned = [l for l in f if "without realtime priority" in l]
+        assert len(warned) == (0 if policy == "realtime" else 1), e.logs()
+        assert e.stop() == 0
+    runsc.delete(sid)
 
 
 def test_stopped_exporter_never_stalls_the_workload_and_drops_are_counted(
