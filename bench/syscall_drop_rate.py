@@ -7,7 +7,8 @@ runs the static probe (tests/e2e/probe/syscall_probe.cc) in every sandbox at
 once: a tight getppid loop sized to last about --seconds. Reported per K: the
 aggregate event rate the sentries produced, the events the exporter counted,
 and the drops the sentries reported (gvisor_sandbox_syscall_events_dropped_total,
-which the e2e suite checks against `runsc trace list`). When a tight loop
+which the e2e suite checks against `runsc trace list`), and the CPU the
+exporter's reader thread spent per event received (its schedstat). When a tight loop
 drops, the probe is paced (a 2 ms pause every B calls, B decreasing) until a
 run holds with 0 drops, so "max rate held" is the largest rate seen without one.
 
@@ -58,10 +59,23 @@ def wait_active(exporter, sids, timeout=120):
     raise TimeoutError(exporter.logs())
 
 
+def reader_cpu_seconds(exporter):
+    """CPU time of the exporter's trace reader thread (gve-trace-read), from its schedstat."""
+    pid = exporter.proc.pid
+    for t in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{t}/comm") as f:
+            if f.read().strip() == "gve-trace-read":
+                with open(f"/proc/{pid}/task/{t}/schedstat") as f:
+                    return int(f.read().split()[0]) / 1e9
+    return 0.0
+
+
 def run_round(runsc, exporter, sids, probe_path, calls, burst):
-    """All probes at once; returns (slowest probe's loop seconds, syscalls counted, drops)."""
+    """All probes at once; returns (slowest probe's loop seconds, syscalls counted, drops,
+    reader thread CPU seconds)."""
     exporter.wait_polls(n=1)
     c0, d0 = totals(exporter, sids)
+    r0 = reader_cpu_seconds(exporter)
     with concurrent.futures.ThreadPoolExecutor(max_workers=len(sids)) as pool:
         # The probes' own timings (vDSO clock, loop only): runsc exec's start-up is not in the rate.
         wall = max(pool.map(lambda x: probe(runsc, x, probe_path, calls, burst), sids))
@@ -69,7 +83,7 @@ def run_round(runsc, exporter, sids, probe_path, calls, burst):
     time.sleep(1)
     exporter.wait_polls(n=2)
     c1, d1 = totals(exporter, sids)
-    return wall, c1 - c0, d1 - d0
+    return wall, c1 - c0, d1 - d0, reader_cpu_seconds(exporter) - r0
 
 
 def measure(args, k, probe_host_path):
@@ -86,17 +100,18 @@ def measure(args, k, probe_host_path):
                               flags=[f"--platform={args.platform_name}"])
         exporter = Exporter(os.path.abspath(args.exporter), workdir,
                             [f"--runsc.root={runsc.root}", "--runsc.root-parent=", "--poll.interval=1s",
-                             f"--syscalls.record-file={workdir}/record.json"])
+                             f"--syscalls.record-file={workdir}/record.json", *args.exporter_arg])
         wait_active(exporter, sids)
         # Calibrate: calls per second of one probe while all run, so a round lasts ~--seconds.
-        wall, counted, _ = run_round(runsc, exporter, sids, probe_path, 5000, 0)
+        wall, counted, _, _ = run_round(runsc, exporter, sids, probe_path, 5000, 0)
         per_probe_rate = 5000 / wall
         calls = max(5000, int(per_probe_rate * args.seconds))
         for burst in PACING:
-            wall, counted, drops = run_round(runsc, exporter, sids, probe_path, calls, burst)
+            wall, counted, drops, reader_cpu = run_round(runsc, exporter, sids, probe_path, calls, burst)
             expected = calls * len(sids)
             rows.append({"sandboxes": k, "burst": burst, "calls": expected, "wall": wall,
-                         "events_per_s": 2 * expected / wall, "counted": counted, "drops": drops})
+                         "events_per_s": 2 * expected / wall, "counted": counted, "drops": drops,
+                         "reader_us_per_event": 1e6 * reader_cpu / (2 * expected - drops)})
             print(json.dumps(rows[-1]), flush=True)
             if drops == 0:
                 break
@@ -117,6 +132,8 @@ def main():
     ap.add_argument("--sandboxes", default="1,10")
     ap.add_argument("--seconds", type=float, default=10)
     ap.add_argument("--load", type=int, default=0, help="host busy loops running meanwhile")
+    ap.add_argument("--exporter-arg", action="append", default=[],
+                    help="extra exporter flag, e.g. --syscalls.reader-priority=0 (repeatable)")
     args = ap.parse_args()
     gvisor_env.use_runsc(args.runsc)
     args.platform_name = args.platform or gvisor_env.default_platform(gvisor_env.RUNSC_RELEASE)
@@ -130,13 +147,14 @@ def main():
             stop_process(p, 5)
     print(f"\nMeasured {time.strftime('%Y-%m-%d')} on {os.cpu_count()} cores ({platform.machine()}), kernel "
           f"{platform.release()}, {gvisor_env.RUNSC_VERSION}, {args.platform_name}; enter + exit points; "
-          f"{args.load} host busy loops.\n")
-    print("| sandboxes | pacing | syscalls | loop time (slowest) | events/s (all sandboxes) | counted | dropped |")
-    print("|---:|---|---:|---:|---:|---:|---:|")
+          f"{args.load} host busy loops; exporter flags: {' '.join(args.exporter_arg) or 'defaults'}.\n")
+    print("| sandboxes | pacing | syscalls | loop time (slowest) | events/s (all sandboxes) | counted | dropped "
+          "| reader CPU per event |")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         pacing = "tight loop" if not r["burst"] else f"2 ms pause every {r['burst']} calls"
         print(f"| {r['sandboxes']} | {pacing} | {r['calls']} | {r['wall']:.1f} s | {r['events_per_s']:,.0f} | "
-              f"{r['counted']:.0f} | {r['drops']:.0f} |")
+              f"{r['counted']:.0f} | {r['drops']:.0f} | {r['reader_us_per_event']:.2f} µs |")
 
 
 if __name__ == "__main__":

@@ -55,6 +55,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--runsc", default="/usr/bin/runsc")
     ap.add_argument("--platform", default="", help="runsc --platform (default: the release's default)")
+    ap.add_argument("--exporter-arg", action="append", default=[],
+                    help="extra exporter flag for every traced condition, e.g. --syscalls.reader-pause=1ms")
     args = ap.parse_args()
     gvisor_env.use_runsc(args.runsc)
     platform_name = args.platform or gvisor_env.default_platform(gvisor_env.RUNSC_RELEASE)
@@ -69,7 +71,7 @@ def main():
                           annotations={"gvisor-exporter.io/syscalls": "true"},
                           flags=[f"--platform={platform_name}"])
         base = [f"--runsc.root={runsc.root}", "--runsc.root-parent=", "--poll.interval=500ms",
-                f"--syscalls.record-file={workdir}/record.json"]
+                f"--syscalls.record-file={workdir}/record.json", *args.exporter_arg]
         for _ in range(args.rounds):
             results["none"].append(probe_seconds(runsc, sid, probe, args.calls))
             for cond, extra in (("enter", ["--no-syscalls.errors"]), ("enter+exit", []),
@@ -94,7 +96,7 @@ def main():
     events = {"none": 0, "enter": 1, "enter+exit": 2, "filtered": 0, "stopped": 2}
     lines = [f"Measured {time.strftime('%Y-%m-%d')} on {os.cpu_count()} cores ({platform.machine()}), "
              f"kernel {platform.release()}, {version}, {platform_name} platform; {args.calls} getppid per run, "
-             f"best of {args.rounds}.", "",
+             f"best of {args.rounds}; exporter flags: {' '.join(args.exporter_arg) or 'defaults'}.", "",
              "| runsc | platform | condition | events per syscall | probe time (best) | per syscall | added per syscall |",
              "|---|---|---|---:|---:|---:|---:|"]
     release = gvisor_env.RUNSC_RELEASE
