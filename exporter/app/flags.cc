@@ -298,9 +298,10 @@ void AddExporterFlags(CLI::App* app, Flags* f) {
           "*_sampled_total with the traced time (off: exact counts)",
           [f](const std::string& v) { ParseSample(v, f); });
   t.Duration("syscalls.reader-pause", &f->syscalls_reader_pause,
-             "pause after reading events, so they are read in batches:\n"
-             "1ms made a traced syscall ~3x cheaper for one busy sandbox\n"
-             "but caused drops with 10 busy ones on 2 cores (BENCHMARKS.md)",
+             "pause after reading events, so they are read in batches: 1ms\n"
+             "makes a traced syscall ~3x cheaper for the sandbox; only a\n"
+             "realtime reader pauses (pausing a normal-class one caused\n"
+             "drops on a busy node; BENCHMARKS.md); 0s: read at once",
              std::chrono::milliseconds(0), std::chrono::milliseconds(100));
   t.Int("syscalls.reader-priority", &f->syscalls_reader_priority, 0, 99,
         "SCHED_FIFO priority of the thread reading trace events (needs\n"

@@ -50,7 +50,7 @@ struct Flags {
   // --syscalls.sample=ON/PERIOD: trace ON out of every PERIOD; 0/0 = always.
   std::chrono::milliseconds syscalls_sample_on{0}, syscalls_sample_period{0};
   // --syscalls.reader-pause: TraceReader::Options::coalesce (0 = off).
-  std::chrono::milliseconds syscalls_reader_pause{0};
+  std::chrono::milliseconds syscalls_reader_pause{1};
   // --syscalls.reader-priority: TraceReader::Options::realtime_priority.
   int syscalls_reader_priority = 1;
   bool syscalls_force = false;

@@ -30,7 +30,7 @@ constexpr size_t kDeepQueue = 4 * kBatch;  // no coalescing pause after reading 
 
 // Raises the calling thread's scheduling as far as it is allowed to
 // (TraceReader::Options::realtime_priority), saying once why not.
-TraceReader::Scheduling RaiseThreadPriority(int realtime_priority) {
+TraceReader::Scheduling RaiseThreadPriority(int realtime_priority, bool pausing) {
   std::string refused;
   if (realtime_priority > 0) {
     sched_param param{};
@@ -48,9 +48,13 @@ TraceReader::Scheduling RaiseThreadPriority(int realtime_priority) {
   }
   if (realtime_priority > 0 || got == TraceReader::Scheduling::kNormal) {
     LogWarn(
-        "trace reader thread runs without realtime priority: on a busy node sandboxes may drop "
-        "syscall events (grant CAP_SYS_NICE; on cgroup v1 with RT group scheduling the "
-        "exporter's cgroup needs cpu.rt_runtime_us)",
+        std::string("trace reader thread runs without realtime priority: on a busy node sandboxes "
+                    "may drop syscall events") +
+            (pausing ? ", and it ignores --syscalls.reader-pause, so each traced syscall costs the "
+                       "sandbox more"
+                     : "") +
+            " (grant CAP_SYS_NICE; on cgroup v1 with RT group scheduling the exporter's cgroup "
+            "needs cpu.rt_runtime_us)",
         {{"refused", refused}});
   }
   return got;
@@ -313,7 +317,8 @@ void TraceReader::Loop() {
   // a sink's send buffer to fill (8 MiB, ~10 000 events in attach mode; the
   // kernel's default ~200 KiB, a few hundred, for listen-mode sinks).
   pthread_setname_np(pthread_self(), "gve-trace-read");  // for top -H
-  scheduling_ = RaiseThreadPriority(options_.realtime_priority);
+  scheduling_ = RaiseThreadPriority(options_.realtime_priority, options_.coalesce.count() > 0);
+  const bool pause = options_.coalesce.count() > 0 && scheduling_ == Scheduling::kRealtime;
   epoll_event events[64];
   while (!stop_) {
     int n = epoll_wait(epoll_.get(), events, 64, -1);
@@ -344,7 +349,7 @@ void TraceReader::Loop() {
     }
     // A deep queue means the reader is behind (a loaded node, many busy
     // sandboxes): then it reads on at once rather than risk the sentry's drops.
-    if (drained && deepest < kDeepQueue && options_.coalesce.count() > 0 && !stop_) {
+    if (drained && deepest < kDeepQueue && pause && !stop_) {
       std::this_thread::sleep_for(options_.coalesce);
     }
   }

@@ -72,8 +72,10 @@ class TraceReader {
     // waits again, so a busy sandbox's events pile up in the sink's buffer
     // and are read in batches. Waking the reader once per event is what made
     // a traced syscall expensive: the sentry pays for every wakeup it causes
-    // (BENCHMARKS.md). 0 = read as soon as anything arrives, the default:
-    // under load (10 busy sandboxes on 2 cores) pausing caused drops.
+    // (BENCHMARKS.md: 1 ms took systrap's +45 us per traced syscall to +16).
+    // Only a realtime reader pauses: it wakes when the pause ends. A
+    // normal-class one may wait far longer for a core, and pausing it made
+    // ten busy sandboxes on two cores drop 10-20%. 0 = read at once.
     std::chrono::microseconds coalesce{0};
     // SCHED_FIFO priority of the reader thread; 0 = stay in the normal class
     // at nice -10. A normal-class reader competes with the sandboxes through

@@ -287,8 +287,9 @@ TEST(TraceReader, PriorityZeroStaysInTheNormalClass) {
 
 // Capabilities are per thread and a new thread inherits its creator's: a
 // reader started from a thread without CAP_SYS_NICE is refused both raises,
-// says so once, and still reads.
-TEST(TraceReader, WithoutCapSysNiceFallsBackLogsOnceAndStillReads) {
+// says so once, and still reads, at once: it ignores its pause (a normal-class
+// reader that pauses may wait far longer for a core, and the sentries drop).
+TEST(TraceReader, WithoutCapSysNiceFallsBackLogsOnceAndReadsWithoutPausing) {
   LogCapture log({}, {}, spdlog::level::warn, 16);
   std::unique_ptr<TraceReader> reader;
   std::thread([&] {
@@ -297,7 +298,9 @@ TEST(TraceReader, WithoutCapSysNiceFallsBackLogsOnceAndStillReads) {
     ASSERT_EQ(syscall(SYS_capget, &header, data), 0);
     data[CAP_SYS_NICE / 32].effective &= ~(1u << (CAP_SYS_NICE % 32));
     ASSERT_EQ(syscall(SYS_capset, &header, data), 0);
-    reader = std::make_unique<TraceReader>(TraceReader::Options{});
+    TraceReader::Options o;
+    o.coalesce = std::chrono::seconds(10);
+    reader = std::make_unique<TraceReader>(o);
     ASSERT_TRUE(reader->Start().ok());
   }).join();
   ASSERT_NE(reader, nullptr);
@@ -307,10 +310,20 @@ TEST(TraceReader, WithoutCapSysNiceFallsBackLogsOnceAndStillReads) {
   ASSERT_EQ(lines.size(), 1u);
   EXPECT_NE(lines[0].find("without realtime priority"), std::string::npos) << lines[0];
   EXPECT_NE(lines[0].find("SCHED_FIFO"), std::string::npos) << lines[0];
+  EXPECT_NE(lines[0].find("ignores --syscalls.reader-pause"), std::string::npos) << lines[0];
   Pair p;
   auto sink = reader->AddSink(std::move(p.ours));
-  Send(p.theirs.get(), ReadFixture("exporter/sources/trace/testdata/raw_getppid_enter.bin"));
-  EXPECT_TRUE(WaitFor([&] { return Calls(*sink, "getppid") == 1; }));
+  const std::string packet = ReadFixture("exporter/sources/trace/testdata/raw_getppid_enter.bin");
+  Send(p.theirs.get(), packet);
+  ASSERT_TRUE(WaitFor([&] { return Calls(*sink, "getppid") == 1; }));
+  // Had it paused 10 s after reading the first packet, the second would wait.
+  Send(p.theirs.get(), packet);
+  const auto sent = std::chrono::steady_clock::now();
+  while (Calls(*sink, "getppid") < 2 &&
+         std::chrono::steady_clock::now() - sent < std::chrono::seconds(3)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(Calls(*sink, "getppid"), 2u);
   reader->RemoveSink(sink);
 }
 
