@@ -271,7 +271,7 @@ void AddExporterFlags(CLI::App* app, Flags* f) {
 
   t.Group(
       "Syscall statistics (gVisor runtime monitoring; opt-in, each traced syscall costs the "
-      "sandbox ~6 us on ptrace)");
+      "sandbox ~15 us with these defaults, BENCHMARKS.md)");
   t.Bool("syscalls.all", &f->syscalls_all, "trace every sandbox");
   t.Value("syscalls.namespaces", "NS,...", "",
           "trace sandboxes of pods in these namespaces (repeatable)\n"
