@@ -61,13 +61,11 @@ def wait_active(exporter, sids, timeout=120):
 
 def reader_cpu_seconds(exporter):
     """CPU time of the exporter's trace reader thread (gve-trace-read), from its schedstat."""
-    pid = exporter.proc.pid
-    for t in os.listdir(f"/proc/{pid}/task"):
-        with open(f"/proc/{pid}/task/{t}/comm") as f:
-            if f.read().strip() == "gve-trace-read":
-                with open(f"/proc/{pid}/task/{t}/schedstat") as f:
-                    return int(f.read().split()[0]) / 1e9
-    return 0.0
+    task = gvisor_env.trace_reader_task(exporter.proc.pid)
+    if task is None:
+        return 0.0
+    with open(f"{task}/schedstat") as f:
+        return int(f.read().split()[0]) / 1e9
 
 
 def run_round(runsc, exporter, sids, probe_path, calls, burst):

@@ -252,6 +252,16 @@ def stop_process(proc, timeout):
             proc.wait()
 
 
+def trace_reader_task(pid):
+    """/proc/<pid>/task/<tid> of the exporter's trace reader thread (named gve-trace-read), or
+    None."""
+    for t in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{t}/comm") as f:
+            if f.read().strip() == "gve-trace-read":
+                return f"/proc/{pid}/task/{t}"
+    return None
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

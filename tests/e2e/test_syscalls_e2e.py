@@ -17,6 +17,8 @@ import time
 import pytest
 import yaml
 
+import gvisor_env
+
 N = os.getpid()
 DAEMONSET = os.path.join(os.path.dirname(__file__), "..", "..", "deploy", "kubernetes", "exporter",
                          "daemonset.yaml")
@@ -145,14 +147,12 @@ def with_only_capabilities(exporter_bin, workdir, caps):
 def reader_thread(pid):
     """(policy, nice) of the exporter's trace reader thread, from /proc/<pid>/task/<tid>/stat:
     fields 41 (0 normal, 1 SCHED_FIFO) and 19."""
-    for t in os.listdir(f"/proc/{pid}/task"):
-        with open(f"/proc/{pid}/task/{t}/comm") as f:
-            if f.read().strip() != "gve-trace-read":
-                continue
-        with open(f"/proc/{pid}/task/{t}/stat") as f:
-            fields = f.read().rpartition(")")[2].split()
-        return int(fields[38]), int(fields[16])
-    return None
+    task = gvisor_env.trace_reader_task(pid)
+    if task is None:
+        return None
+    with open(f"{task}/stat") as f:
+        fields = f.read().rpartition(")")[2].split()
+    return int(fields[38]), int(fields[16])
 
 
 def test_daemonset_capabilities_trace_with_a_realtime_reader_and_without_sys_nice_it_says_so(
